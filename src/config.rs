@@ -1,0 +1,530 @@
+//! The TOML config (design §3). Field names are the contract scripts rely on; unknown fields are
+//! errors, and every error names the file, line and column.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {0} not found")]
+    NotFound(PathBuf),
+    #[error("cannot read config {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}:{line}:{col}: {message}")]
+    Parse { path: PathBuf, line: usize, col: usize, message: String },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error(
+        "no config found (looked at --config, $OPSDECK_CONFIG, ./opsdeck.toml, $XDG_CONFIG_HOME/opsdeck/config.toml).\n\
+         To get started: `opsdeck demo` runs a demo fleet and the dashboard on it, and\n\
+         config.example.toml in the repository is a commented config to copy to ./opsdeck.toml"
+    )]
+    NoneFound,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub general: General,
+    #[serde(default, rename = "environment")]
+    pub environments: Vec<Environment>,
+    pub prometheus: Option<PrometheusSource>,
+    #[serde(default)]
+    pub alerting: Alerting,
+    #[serde(default, rename = "panel")]
+    pub panels: Vec<PanelConfig>,
+    #[serde(default, rename = "log")]
+    pub log_settings: LogSettings,
+    #[serde(default)]
+    pub ui: Ui,
+    /// Where the file was read from; relative paths in it (rule files, log files) are relative to its folder.
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct General {
+    /// Samples kept in memory.
+    #[serde(default = "default_history", deserialize_with = "duration::de")]
+    pub history: Duration,
+    pub state_dir: Option<String>,
+    /// Cap on stored series across all targets; new series past it are dropped and counted.
+    #[serde(default = "default_max_series")]
+    pub max_series: usize,
+}
+
+impl Default for General {
+    fn default() -> Self {
+        General { history: default_history(), state_dir: None, max_series: default_max_series() }
+    }
+}
+
+fn default_history() -> Duration {
+    Duration::from_secs(3600)
+}
+fn default_max_series() -> usize {
+    200_000
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    pub name: String,
+    #[serde(default)]
+    pub protected: bool,
+    pub health: Option<HealthConfig>,
+    #[serde(default)]
+    pub scrape: Vec<ScrapeConfig>,
+    pub logs: Option<LogSource>,
+    pub deploy: Option<DeployConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthConfig {
+    pub url: String,
+    #[serde(default = "default_health_interval", deserialize_with = "duration::de")]
+    pub interval: Duration,
+    #[serde(default = "default_health_timeout", deserialize_with = "duration::de")]
+    pub timeout: Duration,
+    #[serde(default = "default_version_field")]
+    pub version_field: String,
+}
+
+fn default_health_interval() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_health_timeout() -> Duration {
+    Duration::from_secs(3)
+}
+fn default_version_field() -> String {
+    "version".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScrapeConfig {
+    pub job: String,
+    pub urls: Vec<String>,
+    #[serde(default = "default_scrape_interval", deserialize_with = "duration::de")]
+    pub interval: Duration,
+    #[serde(default = "default_scrape_timeout", deserialize_with = "duration::de")]
+    pub timeout: Duration,
+    /// Bytes of (uncompressed) body accepted per scrape; 0 = no limit, as in Prometheus.
+    #[serde(default = "default_body_size_limit")]
+    pub body_size_limit: u64,
+    /// Samples accepted per scrape; 0 = no limit.
+    #[serde(default = "default_sample_limit")]
+    pub sample_limit: usize,
+    #[serde(default)]
+    pub label_limit: usize,
+    #[serde(default)]
+    pub label_name_length_limit: usize,
+    #[serde(default)]
+    pub label_value_length_limit: usize,
+    /// Environment variable holding a bearer token for these targets.
+    pub bearer_token_env: Option<String>,
+}
+
+fn default_scrape_interval() -> Duration {
+    Duration::from_secs(15)
+}
+fn default_scrape_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_body_size_limit() -> u64 {
+    16 << 20
+}
+fn default_sample_limit() -> usize {
+    50_000
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum LogSource {
+    File {
+        path: String,
+    },
+    Http {
+        url: String,
+        #[serde(default = "default_log_poll", deserialize_with = "duration::de")]
+        interval: Duration,
+        bearer_token_env: Option<String>,
+    },
+    Command {
+        argv: Vec<String>,
+    },
+}
+
+fn default_log_poll() -> Duration {
+    Duration::from_secs(2)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// Lines kept per environment.
+    #[serde(default = "default_log_lines")]
+    pub buffer_lines: usize,
+    /// Bytes kept per environment.
+    #[serde(default = "default_log_bytes")]
+    pub buffer_bytes: usize,
+    /// Longest line kept whole; longer ones are cut with a marker.
+    #[serde(default = "default_max_line")]
+    pub max_line_bytes: usize,
+    /// e.g. "http://jaeger:16686/trace/{trace_id}"
+    pub trace_url: Option<String>,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings {
+            buffer_lines: default_log_lines(),
+            buffer_bytes: default_log_bytes(),
+            max_line_bytes: default_max_line(),
+            trace_url: None,
+        }
+    }
+}
+fn default_log_lines() -> usize {
+    10_000
+}
+fn default_log_bytes() -> usize {
+    16 << 20
+}
+fn default_max_line() -> usize {
+    64 << 10
+}
+
+/// Deploy settings (design §5). Parsed and validated now; the engine that uses them is a later issue.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeployConfig {
+    pub driver: DeployDriver,
+    /// argv template for the `command` driver, `{env}` and `{version}` substituted.
+    #[serde(default)]
+    pub deploy: Vec<String>,
+    #[serde(default)]
+    pub rollback: Vec<String>,
+    /// endpoint for the `http` driver
+    pub url: Option<String>,
+    pub token_env: Option<String>,
+    #[serde(default = "default_health_checks")]
+    pub health_checks: u32,
+    #[serde(default = "default_health_interval", deserialize_with = "duration::de")]
+    pub health_interval: Duration,
+    #[serde(default = "default_bake", deserialize_with = "duration::de")]
+    pub bake: Duration,
+    #[serde(default = "default_deploy_timeout", deserialize_with = "duration::de")]
+    pub timeout: Duration,
+    #[serde(default)]
+    pub gates: Vec<String>,
+    #[serde(default = "default_keep_last")]
+    pub keep_last: usize,
+    #[serde(default)]
+    pub allowed_users: Vec<String>,
+    /// Versions offered by the picker.
+    #[serde(default)]
+    pub versions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeployDriver {
+    Command,
+    Http,
+}
+
+fn default_health_checks() -> u32 {
+    30
+}
+fn default_bake() -> Duration {
+    Duration::from_secs(120)
+}
+fn default_deploy_timeout() -> Duration {
+    Duration::from_secs(600)
+}
+fn default_keep_last() -> usize {
+    3
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusSource {
+    pub url: String,
+    pub bearer_token_env: Option<String>,
+    #[serde(default = "default_health_timeout", deserialize_with = "duration::de")]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alerting {
+    #[serde(default)]
+    pub rule_files: Vec<String>,
+    #[serde(default)]
+    pub alertmanager: Vec<String>,
+    #[serde(default)]
+    pub webhook: Vec<String>,
+    /// Ring the terminal bell when a critical alert starts firing.
+    #[serde(default = "default_true")]
+    pub bell: bool,
+    #[serde(default = "default_eval_interval", deserialize_with = "duration::de")]
+    pub evaluation_interval: Duration,
+    #[serde(default = "default_resend", deserialize_with = "duration::de")]
+    pub resend_delay: Duration,
+    #[serde(default)]
+    pub external_labels: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for Alerting {
+    fn default() -> Self {
+        Alerting {
+            rule_files: vec![],
+            alertmanager: vec![],
+            webhook: vec![],
+            bell: true,
+            evaluation_interval: default_eval_interval(),
+            resend_delay: default_resend(),
+            external_labels: Default::default(),
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_eval_interval() -> Duration {
+    Duration::from_secs(15)
+}
+fn default_resend() -> Duration {
+    Duration::from_secs(60)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PanelConfig {
+    pub title: String,
+    pub expr: String,
+    #[serde(default)]
+    pub unit: Unit,
+    #[serde(default)]
+    pub kind: PanelKind,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unit {
+    S,
+    Ms,
+    #[serde(rename = "%")]
+    Percent,
+    Bytes,
+    #[serde(rename = "USD")]
+    Usd,
+    #[default]
+    Plain,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PanelKind {
+    #[default]
+    Line,
+    Bars,
+    Gauge,
+    Table,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ui {
+    #[serde(default)]
+    pub theme: Theme,
+}
+
+impl Default for Ui {
+    fn default() -> Self {
+        Ui { theme: Theme::Dark }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    #[default]
+    Dark,
+    Light,
+    /// 16 ANSI colours only, for old terminals.
+    Basic,
+}
+
+impl Config {
+    /// Parse config text; `path` is used in error messages and to resolve relative paths.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let mut cfg: Config = toml::from_str(text).map_err(|e| {
+            let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+            ConfigError::Parse { path: path.to_path_buf(), line, col, message: e.message().trim().to_string() }
+        })?;
+        cfg.path = path.to_path_buf();
+        cfg.validate(text)?;
+        Ok(cfg)
+    }
+
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                ConfigError::NotFound(path.to_path_buf())
+            } else {
+                ConfigError::Read { path: path.to_path_buf(), source: e }
+            }
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// The folder relative paths in the config are resolved against.
+    pub fn base_dir(&self) -> PathBuf {
+        self.path.parent().map(Path::to_path_buf).unwrap_or_default()
+    }
+
+    pub fn resolve(&self, p: &str) -> PathBuf {
+        let p = expand_home(p);
+        if p.is_absolute() {
+            p
+        } else {
+            self.base_dir().join(p)
+        }
+    }
+
+    pub fn environment(&self, name: &str) -> Option<&Environment> {
+        self.environments.iter().find(|e| e.name == name)
+    }
+
+    fn validate(&self, text: &str) -> Result<(), ConfigError> {
+        let mut seen = std::collections::HashSet::new();
+        for env in &self.environments {
+            let at = |needle: &str| {
+                let pos = text.find(needle).unwrap_or(0);
+                line_col(text, pos)
+            };
+            if env.name.trim().is_empty() {
+                return Err(self.invalid_at(at("name"), "environment name is empty".into()));
+            }
+            if !seen.insert(env.name.clone()) {
+                let (l, c) = at(&format!("\"{}\"", env.name));
+                return Err(self.invalid_at((l, c), format!("environment {:?} is defined twice", env.name)));
+            }
+            for s in &env.scrape {
+                if s.urls.is_empty() {
+                    return Err(self.invalid_at(at(&s.job), format!("scrape job {:?} has no urls", s.job)));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn invalid_at(&self, (line, col): (usize, usize), message: String) -> ConfigError {
+        ConfigError::Parse { path: self.path.clone(), line, col, message }
+    }
+}
+
+/// Config search order (design §2): --config, $OPSDECK_CONFIG, ./opsdeck.toml, $XDG_CONFIG_HOME/opsdeck/config.toml.
+pub fn find(explicit: Option<&Path>) -> Result<PathBuf, ConfigError> {
+    if let Some(p) = explicit {
+        return Ok(p.to_path_buf());
+    }
+    if let Some(p) = std::env::var_os("OPSDECK_CONFIG").filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(p));
+    }
+    let local = PathBuf::from("opsdeck.toml");
+    if local.exists() {
+        return Ok(local);
+    }
+    let xdg = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")));
+    if let Some(x) = xdg {
+        let p = x.join("opsdeck").join("config.toml");
+        if p.exists() {
+            return Ok(p);
+        }
+    }
+    Err(ConfigError::NoneFound)
+}
+
+pub fn expand_home(p: &str) -> PathBuf {
+    if let Some(rest) = p.strip_prefix("~/") {
+        if let Some(h) = std::env::var_os("HOME") {
+            return PathBuf::from(h).join(rest);
+        }
+    }
+    PathBuf::from(p)
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    (line, col)
+}
+
+/// A secret named by reference: the value of the environment variable, if set and non-empty.
+pub fn secret_from_env(var: Option<&str>) -> Option<String> {
+    var.and_then(|v| std::env::var(v).ok()).filter(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> (usize, usize, String) {
+        match Config::parse(text, Path::new("t.toml")) {
+            Err(ConfigError::Parse { line, col, message, .. }) => (line, col, message),
+            other => panic!("expected a parse error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn syntax_error_names_its_line() {
+        let (line, _, _) = err("[general]\nhistory = \"1h\"\n[[environment]\nname = \"x\"\n");
+        assert_eq!(line, 3);
+    }
+
+    #[test]
+    fn unknown_field_is_named_with_its_line() {
+        let (line, _, msg) = err("[[environment]]\nname = \"x\"\nhealth = { url = \"http://h/health\" }\ncolour = \"red\"\n");
+        assert_eq!(line, 4);
+        assert!(msg.contains("colour"), "{msg}");
+    }
+
+    #[test]
+    fn bad_duration_names_its_line() {
+        let (line, col, msg) = err("[[environment]]\nname = \"x\"\nhealth = { url = \"http://h/health\", interval = \"ten seconds\" }\n");
+        assert_eq!(line, 3);
+        assert!(col > 1);
+        assert!(msg.contains("ten seconds"), "{msg}");
+    }
+
+    #[test]
+    fn example_config_parses() {
+        let text = include_str!("../config.example.toml");
+        let cfg = Config::parse(text, Path::new("config.example.toml")).unwrap();
+        assert_eq!(cfg.environments.len(), 3);
+        assert!(cfg.environment("production").unwrap().protected);
+    }
+
+    #[test]
+    fn duplicate_environment_is_an_error() {
+        let (line, _, msg) = err("[[environment]]\nname = \"a\"\n[[environment]]\nname = \"a\"\n");
+        assert!(msg.contains("twice"), "{msg}");
+        assert!(line >= 1);
+    }
+}

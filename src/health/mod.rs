@@ -1,0 +1,1 @@
+//! The health poller: each environment's `/health`, polled on its interval.

@@ -1,0 +1,1 @@
+//! Notifications: terminal bell, Alertmanager API v2, webhooks.

@@ -1,0 +1,1 @@
+//! A remote Prometheus-compatible server queried over its HTTP API.

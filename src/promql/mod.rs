@@ -1,0 +1,1 @@
+//! PromQL evaluation over the local `tsdb`, with Prometheus's semantics.

@@ -1,0 +1,364 @@
+//! The in-memory time-series store: bounded by retention (`general.history`) and a series cap.
+//! Label sets are interned (one `Arc<str>` per distinct name or value), samples are 16 bytes
+//! (`i64` ms + `f64`) in per-series vectors trimmed from the front as they age out.
+//!
+//! One owner mutates it (the app's engine task, a rule-test runner); queries borrow it.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::Arc;
+
+/// Prometheus's staleness marker: a NaN with this exact bit pattern.
+pub const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
+
+pub fn stale_nan() -> f64 {
+    f64::from_bits(STALE_NAN_BITS)
+}
+
+pub fn is_stale(v: f64) -> bool {
+    v.to_bits() == STALE_NAN_BITS
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    /// Milliseconds since the Unix epoch.
+    pub t: i64,
+    pub v: f64,
+}
+
+/// A sorted set of label pairs, `__name__` included. Cheap to clone.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Labels(Arc<[(Arc<str>, Arc<str>)]>);
+
+impl Labels {
+    /// Build from pairs in any order; empty values are dropped (Prometheus treats them as absent).
+    pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(pairs: impl IntoIterator<Item = (K, V)>) -> Labels {
+        let mut v: Vec<(Arc<str>, Arc<str>)> = pairs
+            .into_iter()
+            .filter(|(_, v)| !v.as_ref().is_empty())
+            .map(|(k, v)| (Arc::from(k.as_ref()), Arc::from(v.as_ref())))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v.dedup_by(|a, b| a.0 == b.0);
+        Labels(v.into())
+    }
+
+    pub fn empty() -> Labels {
+        Labels::default()
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.binary_search_by(|(k, _)| k.as_ref().cmp(name)).ok().map(|i| self.0[i].1.as_ref())
+    }
+
+    /// The metric name (`__name__`), if any.
+    pub fn name(&self) -> Option<&str> {
+        self.get("__name__")
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_ref(), v.as_ref()))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// A copy with `name` set to `value` (removed when `value` is empty).
+    pub fn with(&self, name: &str, value: &str) -> Labels {
+        Labels::from_pairs(self.iter().filter(|(k, _)| *k != name).chain(std::iter::once((name, value))))
+    }
+
+    pub fn without(&self, names: &[&str]) -> Labels {
+        Labels(self.0.iter().filter(|(k, _)| !names.contains(&k.as_ref())).cloned().collect::<Vec<_>>().into())
+    }
+
+    pub fn without_name(&self) -> Labels {
+        self.without(&["__name__"])
+    }
+}
+
+impl fmt::Display for Labels {
+    /// Prometheus style: `name{a="b", c="d"}`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(n) = self.name() {
+            f.write_str(n)?;
+        }
+        f.write_str("{")?;
+        let mut first = true;
+        for (k, v) in self.iter().filter(|(k, _)| *k != "__name__") {
+            if !first {
+                f.write_str(", ")?;
+            }
+            first = false;
+            write!(f, "{k}={v:?}")?;
+        }
+        f.write_str("}")
+    }
+}
+
+impl fmt::Debug for Labels {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum MatchOp {
+    Equal,
+    NotEqual,
+    Regex(regex::Regex),
+    NotRegex(regex::Regex),
+}
+
+/// A label matcher; regexes are fully anchored as in Prometheus.
+#[derive(Debug, Clone)]
+pub struct Matcher {
+    pub name: String,
+    pub op: MatchOp,
+    pub value: String,
+}
+
+impl Matcher {
+    pub fn equal(name: &str, value: &str) -> Matcher {
+        Matcher { name: name.into(), op: MatchOp::Equal, value: value.into() }
+    }
+
+    pub fn regex(name: &str, re: &str, negate: bool) -> Result<Matcher, regex::Error> {
+        let r = regex::Regex::new(&format!("^(?s:{re})$"))?;
+        let op = if negate { MatchOp::NotRegex(r) } else { MatchOp::Regex(r) };
+        Ok(Matcher { name: name.into(), op, value: re.into() })
+    }
+
+    /// A missing label matches as the empty string, as in Prometheus.
+    pub fn matches(&self, value: Option<&str>) -> bool {
+        let v = value.unwrap_or("");
+        match &self.op {
+            MatchOp::Equal => v == self.value,
+            MatchOp::NotEqual => v != self.value,
+            MatchOp::Regex(r) => r.is_match(v),
+            MatchOp::NotRegex(r) => !r.is_match(v),
+        }
+    }
+}
+
+pub struct Series {
+    pub labels: Labels,
+    /// Sorted by time; appends out of order are dropped.
+    samples: Vec<Sample>,
+    /// Index of the first live sample; trimmed lazily so appends stay amortised O(1).
+    head: usize,
+}
+
+impl Series {
+    pub fn samples(&self) -> &[Sample] {
+        &self.samples[self.head..]
+    }
+
+    /// Samples with `mint <= t <= maxt`.
+    pub fn range(&self, mint: i64, maxt: i64) -> &[Sample] {
+        let s = self.samples();
+        let lo = s.partition_point(|x| x.t < mint);
+        let hi = s.partition_point(|x| x.t <= maxt);
+        &s[lo..hi.max(lo)]
+    }
+
+    pub fn last(&self) -> Option<&Sample> {
+        self.samples().last()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppendError {
+    /// The series cap is reached and this is a new series.
+    SeriesLimit,
+    /// A sample at or before the series' last timestamp (a duplicate or out of order).
+    OutOfOrder,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct StorageOptions {
+    /// Samples older than `newest - retention_ms` are dropped.
+    pub retention_ms: i64,
+    pub max_series: usize,
+}
+
+impl Default for StorageOptions {
+    fn default() -> Self {
+        StorageOptions { retention_ms: 3_600_000, max_series: 200_000 }
+    }
+}
+
+#[derive(Default)]
+pub struct Storage {
+    opts: StorageOptions,
+    series: Vec<Series>,
+    by_labels: HashMap<Labels, usize>,
+    /// `__name__` value → series ids, the one index every PromQL selector uses.
+    by_name: HashMap<Arc<str>, Vec<usize>>,
+    strings: HashSet<Arc<str>>,
+    /// Series refused because of `max_series`.
+    pub dropped_series: u64,
+    samples: usize,
+}
+
+impl Storage {
+    pub fn new(opts: StorageOptions) -> Storage {
+        Storage { opts, ..Default::default() }
+    }
+
+    pub fn options(&self) -> StorageOptions {
+        self.opts
+    }
+
+    fn intern(&mut self, s: &Arc<str>) -> Arc<str> {
+        if let Some(x) = self.strings.get(s) {
+            return x.clone();
+        }
+        self.strings.insert(s.clone());
+        s.clone()
+    }
+
+    /// The id of the series with these labels, created if needed.
+    pub fn series_id(&mut self, labels: &Labels) -> Result<usize, AppendError> {
+        if let Some(&id) = self.by_labels.get(labels) {
+            return Ok(id);
+        }
+        if self.series.len() >= self.opts.max_series {
+            self.dropped_series += 1;
+            return Err(AppendError::SeriesLimit);
+        }
+        let interned: Vec<(Arc<str>, Arc<str>)> = labels.0.iter().map(|(k, v)| (self.intern(k), self.intern(v))).collect();
+        let labels = Labels(interned.into());
+        let id = self.series.len();
+        let name: Arc<str> = labels.0.iter().find(|(k, _)| k.as_ref() == "__name__").map(|(_, v)| v.clone()).unwrap_or_else(|| Arc::from(""));
+        self.by_name.entry(name).or_default().push(id);
+        self.by_labels.insert(labels.clone(), id);
+        self.series.push(Series { labels, samples: Vec::new(), head: 0 });
+        Ok(id)
+    }
+
+    pub fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<(), AppendError> {
+        let id = self.series_id(labels)?;
+        self.append_id(id, t, v)
+    }
+
+    pub fn append_id(&mut self, id: usize, t: i64, v: f64) -> Result<(), AppendError> {
+        let s = &mut self.series[id];
+        if let Some(last) = s.samples().last() {
+            if t <= last.t {
+                return Err(AppendError::OutOfOrder);
+            }
+        }
+        s.samples.push(Sample { t, v });
+        self.samples += 1;
+        Ok(())
+    }
+
+    /// Series whose labels satisfy every matcher. A `__name__ =` matcher uses the name index.
+    pub fn select<'a>(&'a self, matchers: &'a [Matcher]) -> impl Iterator<Item = &'a Series> + 'a {
+        let by_name = matchers.iter().find(|m| m.name == "__name__" && matches!(m.op, MatchOp::Equal));
+        let ids: Box<dyn Iterator<Item = usize> + 'a> = match by_name {
+            Some(m) => Box::new(self.by_name.get(m.value.as_str()).into_iter().flatten().copied()),
+            None => Box::new(0..self.series.len()),
+        };
+        ids.map(move |i| &self.series[i]).filter(move |s| matchers.iter().all(|m| m.matches(s.labels.get(&m.name))))
+    }
+
+    pub fn series(&self) -> impl Iterator<Item = &Series> {
+        self.series.iter()
+    }
+
+    pub fn get(&self, id: usize) -> &Series {
+        &self.series[id]
+    }
+
+    pub fn num_series(&self) -> usize {
+        self.series.len()
+    }
+
+    pub fn num_samples(&self) -> usize {
+        self.samples
+    }
+
+    /// Drop samples older than `now - retention`. Empty series keep their id (and label set)
+    /// so scrapers' cached ids stay valid; their memory is the label set only.
+    pub fn trim(&mut self, now: i64) {
+        let min_t = now - self.opts.retention_ms;
+        for s in &mut self.series {
+            let live = &s.samples[s.head..];
+            let cut = live.partition_point(|x| x.t < min_t);
+            if cut > 0 {
+                s.head += cut;
+                self.samples -= cut;
+                // Compact once the dead prefix outweighs the live part.
+                if s.head > 64 && s.head * 2 > s.samples.len() {
+                    s.samples.drain(..s.head);
+                    s.head = 0;
+                }
+            }
+        }
+    }
+
+    /// Bytes held by samples (capacity included), for the memory benchmark and the UI.
+    pub fn sample_bytes(&self) -> usize {
+        self.series.iter().map(|s| s.samples.capacity() * std::mem::size_of::<Sample>()).sum()
+    }
+
+    /// Remove every series (promqltest `clear`).
+    pub fn clear(&mut self) {
+        let opts = self.opts;
+        *self = Storage::new(opts);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn l(pairs: &[(&str, &str)]) -> Labels {
+        Labels::from_pairs(pairs.iter().copied())
+    }
+
+    #[test]
+    fn labels_sorted_and_empty_values_dropped() {
+        let a = l(&[("b", "2"), ("__name__", "x"), ("a", "1"), ("c", "")]);
+        assert_eq!(a.to_string(), "x{a=\"1\", b=\"2\"}");
+        assert_eq!(a.get("c"), None);
+    }
+
+    #[test]
+    fn select_and_range() {
+        let mut s = Storage::new(StorageOptions::default());
+        let a = l(&[("__name__", "up"), ("job", "api")]);
+        let b = l(&[("__name__", "up"), ("job", "db")]);
+        for t in 0..10 {
+            s.append(&a, t * 1000, t as f64).unwrap();
+            s.append(&b, t * 1000, 1.0).unwrap();
+        }
+        assert_eq!(s.append(&a, 5000, 1.0), Err(AppendError::OutOfOrder));
+        let m = [Matcher::equal("__name__", "up"), Matcher::regex("job", "a.*", false).unwrap()];
+        let got: Vec<_> = s.select(&m).collect();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].range(2000, 4000).len(), 3);
+        let neg = [Matcher::equal("__name__", "up"), Matcher::regex("job", "a", true).unwrap()];
+        assert_eq!(s.select(&neg).count(), 2 - 1);
+    }
+
+    #[test]
+    fn series_cap_and_retention() {
+        let mut s = Storage::new(StorageOptions { retention_ms: 5000, max_series: 1 });
+        s.append(&l(&[("__name__", "a")]), 0, 1.0).unwrap();
+        assert_eq!(s.append(&l(&[("__name__", "b")]), 0, 1.0), Err(AppendError::SeriesLimit));
+        for t in 1..100 {
+            s.append(&l(&[("__name__", "a")]), t * 1000, 1.0).unwrap();
+        }
+        s.trim(99_000);
+        assert_eq!(s.num_samples(), 6);
+        assert_eq!(s.dropped_series, 1);
+    }
+}
