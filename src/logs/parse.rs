@@ -529,8 +529,13 @@ fn logfmt_fields(raw: &[u8]) -> Option<Vec<(String, Value)>> {
                     '\\' => match chars.next() {
                         Some((_, 'n')) => v.push('\n'),
                         Some((_, 't')) => v.push('\t'),
-                        Some((_, c)) => v.push(c),
-                        None => {}
+                        Some((_, c @ ('"' | '\\'))) => v.push(c),
+                        // Unknown escapes stay as written.
+                        Some((_, c)) => {
+                            v.push('\\');
+                            v.push(c);
+                        }
+                        None => v.push('\\'),
                     },
                     c => v.push(c),
                 }

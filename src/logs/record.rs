@@ -152,24 +152,9 @@ impl LogRecord {
         self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v)
     }
 
-    /// The record as one JSON object: for JSON input the original fields (sanitised, in order), for
-    /// other input the parsed parts.
-    pub fn to_json(&self) -> serde_json::Value {
-        let mut m = serde_json::Map::new();
-        if self.format == Format::Json {
-            // serde_json's Map sorts keys (no preserve_order); `write_json` keeps the order instead.
-            for (k, v) in &self.fields {
-                m.insert(k.clone(), v.clone());
-            }
-            return serde_json::Value::Object(m);
-        }
-        self.parsed_parts(&mut |k, v| {
-            m.insert(k.to_string(), v);
-        });
-        serde_json::Value::Object(m)
-    }
-
-    /// Writes `to_json` to `out` with the fields in their original order.
+    /// The record as one JSON object, fields in their original order: for JSON and logfmt input
+    /// the line's own fields (sanitised), plus `env` when the record came from an environment and
+    /// the line has no `env` of its own; for plain text the parsed parts.
     pub fn write_json(&self, out: &mut Vec<u8>) {
         out.push(b'{');
         let mut first = true;
@@ -183,16 +168,27 @@ impl LogRecord {
             out.push(b':');
             let _ = serde_json::to_writer(&mut *out, v);
         };
-        if self.format == Format::Json {
+        if self.format == Format::Plain {
+            self.parsed_parts(&mut |k, v| put(k, &v));
+        } else {
             for (k, v) in &self.fields {
                 put(k, v);
             }
-        } else {
-            self.parsed_parts(&mut |k, v| put(k, &v));
+            if let Some(env) = self.env.as_deref().filter(|_| self.field("env").is_none()) {
+                put("env", &serde_json::Value::String(env.to_string()));
+            }
         }
         out.push(b'}');
     }
 
+    /// `write_json` as a value (key order then follows serde_json's map).
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut out = Vec::new();
+        self.write_json(&mut out);
+        serde_json::from_slice(&out).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// A plain line's parts (it has no fields of its own).
     fn parsed_parts(&self, put: &mut dyn FnMut(&str, serde_json::Value)) {
         use serde_json::Value as V;
         let s = |x: &Option<String>| x.clone().map(V::String);
@@ -209,11 +205,6 @@ impl LogRecord {
             put("logger", l);
         }
         put("message", V::String(self.message.clone()));
-        for (k, v) in &self.fields {
-            if !matches!(k.as_str(), "timestamp" | "level" | "logger" | "message" | "env") {
-                put(k, v.clone());
-            }
-        }
         if self.stream == Stream::Stderr {
             put("stream", V::String("stderr".into()));
         }
