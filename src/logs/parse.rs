@@ -16,10 +16,17 @@ use crate::sanitize;
 
 /// Key names, by priority, under which a JSON or logfmt line keeps its level.
 const LEVEL_KEYS: &[&str] = &["level", "severity", "lvl", "levelname", "loglevel", "log.level", "priority"];
+// The other well-known names, by priority. `classify` holds all of them as one match (it runs for
+// every field of every line); its test keeps the match and these tables in step.
+#[cfg(test)]
 const MESSAGE_KEYS: &[&str] = &["message", "msg", "@message", "event", "text"];
+#[cfg(test)]
 const TIME_KEYS: &[&str] = &["timestamp", "time", "ts", "@timestamp", "datetime", "asctime", "__realtime_timestamp"];
+#[cfg(test)]
 const LOGGER_KEYS: &[&str] = &["logger", "logger_name", "name", "syslog_identifier", "component"];
+#[cfg(test)]
 const REQUEST_KEYS: &[&str] = &["request_id", "requestid", "req_id", "x_request_id", "request.id"];
+#[cfg(test)]
 const TRACE_KEYS: &[&str] = &["trace_id", "traceid", "trace.id", "otel.trace_id", "dd.trace_id"];
 const EXCEPTION_KEYS: &[&str] = &["exception", "exc_info", "stack_trace", "stacktrace", "stack", "error.stack"];
 
