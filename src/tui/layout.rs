@@ -104,22 +104,16 @@ pub fn place(state: &State, area: Rect) -> Placement {
             p.collapsed.extend(r.ids);
         }
     }
+    // Growing rows share the leftover height; the last of them also takes the rounding rest.
     let growers = kept.iter().filter(|r| r.grows).count() as u16;
-    let mut extra = avail.saturating_sub(used);
+    let extra = avail.saturating_sub(used);
+    let mut heights: Vec<u16> = kept.iter().map(|r| r.min + if r.grows { extra / growers.max(1) } else { 0 }).collect();
+    let last = kept.iter().rposition(|r| r.grows).unwrap_or(kept.len() - 1);
+    let sum: u16 = heights.iter().sum();
+    heights[last] += avail.saturating_sub(sum);
     let mut y = body.y;
-    let n_kept = kept.len();
-    for (i, r) in kept.into_iter().enumerate() {
-        let mut h = r.min.min(body.bottom().saturating_sub(y));
-        if r.grows && growers > 0 {
-            let share = extra / growers.max(1);
-            h += share;
-        }
-        if i + 1 == n_kept {
-            // The last row takes what rounding left.
-            h = avail.saturating_sub(y - body.y);
-            extra = 0;
-        }
-        let h = h.min(body.bottom().saturating_sub(y));
+    for (r, h) in kept.into_iter().zip(heights) {
+        let h = h.min(body.y + avail - y.min(body.y + avail));
         let row = Rect { x: body.x, y, width: body.width, height: h };
         let n = r.ids.len() as u16;
         let ids_len = r.ids.len();
@@ -140,7 +134,6 @@ pub fn place(state: &State, area: Rect) -> Placement {
         }
         y += h;
     }
-    let _ = extra;
     if !p.collapsed.is_empty() {
         p.more = Some(Rect { x: body.x, y: body.bottom() - 1, width: body.width, height: 1 });
     }

@@ -87,12 +87,21 @@ fn header(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
     left.push(Span::raw(" "));
     let tab = |sel: bool| if sel { pal.selected().add_modifier(Modifier::BOLD) } else { pal.text() };
     left.push(Span::styled(format!(" 0 {} ", S::ALL_ENVS), tab(state.ui.env.is_none())));
+    // Names shrink to fit so the firing counter and clock on the right are never pushed off.
+    let budget = (r.width.saturating_sub(rw) as usize).saturating_sub(17);
+    let per_env = budget / state.envs.len().max(1);
+    let name_max = per_env.saturating_sub(7).max(3);
     for (i, (e, h)) in state.envs.iter().zip(&state.health).enumerate() {
         left.push(Span::raw(" "));
         let sel = state.ui.env == Some(i);
         left.push(Span::styled(format!(" {} ", i + 1), tab(sel)));
         left.push(Span::styled(health_symbol(h.health).to_string(), pal.health(h.health)));
-        left.push(Span::styled(format!(" {} ", e.name), tab(sel)));
+        let name: String = if e.name.chars().count() > name_max {
+            e.name.chars().take(name_max - 1).chain(std::iter::once('…')).collect()
+        } else {
+            e.name.clone()
+        };
+        left.push(Span::styled(format!(" {name} "), tab(sel)));
     }
     f.render_widget(Paragraph::new(Line::from(left)), Rect { width: r.width.saturating_sub(rw), ..r });
     f.render_widget(Paragraph::new(right), Rect { x: r.right() - rw, width: rw, ..r });
@@ -222,7 +231,7 @@ fn overview(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
         }
         let reason = match (h.health, &h.reason) {
             (Health::Up, _) | (_, None) => String::new(),
-            (Health::Stale, Some(r)) => format!("no answer since {}: {r}", last_ok_label(state, h.last_ok)),
+            (Health::Stale, Some(r)) => format!("since {}: {r}", last_ok_label(state, h.last_ok)),
             (_, Some(r)) => r.clone(),
         };
         cells.push(Cell::from(reason).style(pal.health(h.health)));
@@ -322,6 +331,45 @@ fn legend_label(s: &crate::app::PanelSeries, unit: Unit) -> String {
     }
 }
 
+/// The smallest "nice" number (1, 2, 2.5, 5 × 10^k) at or above `v`, so axis ticks read well.
+fn nice_ceil(v: f64) -> f64 {
+    if v <= 0.0 || !v.is_finite() {
+        return 1.0;
+    }
+    let mag = 10f64.powf(v.log10().floor());
+    for m in [1.0, 2.0, 2.5, 5.0, 10.0] {
+        if m * mag >= v * 0.999_999 {
+            return m * mag;
+        }
+    }
+    10.0 * mag
+}
+
+/// Legend entries packed into lines of `width`, at most `max_lines` (the rest is dropped: the
+/// title's zoom shows everything).
+fn legend_lines<'a>(entries: Vec<(String, Style)>, width: u16, max_lines: usize) -> Vec<Line<'a>> {
+    let mut lines: Vec<Line> = Vec::new();
+    let mut cur: Vec<Span> = Vec::new();
+    let mut used = 0usize;
+    for (text, style) in entries {
+        let w = text.chars().count() + 2;
+        if used + w > width as usize && !cur.is_empty() {
+            lines.push(Line::from(std::mem::take(&mut cur)));
+            used = 0;
+            if lines.len() == max_lines {
+                return lines;
+            }
+        }
+        cur.push(Span::styled(text, style));
+        cur.push(Span::raw("  "));
+        used += w;
+    }
+    if !cur.is_empty() && lines.len() < max_lines {
+        lines.push(Line::from(cur));
+    }
+    lines
+}
+
 fn line_chart(
     state: &State,
     pal: &Palette,
@@ -346,11 +394,8 @@ fn line_chart(
     if let Some((_, t)) = &p.threshold {
         hi = hi.max(*t);
     }
-    if hi <= lo {
-        hi = lo + 1.0;
-    }
-    let hi = hi + (hi - lo) * 0.1;
-    let lo = if lo < 0.0 { lo - (hi - lo) * 0.1 } else { 0.0 };
+    let hi = nice_ceil(hi.max(lo + f64::EPSILON) * 1.05);
+    let lo = if lo < 0.0 { -nice_ceil(-lo * 1.05) } else { 0.0 };
     let x0 = -(win as f64) / 1000.0;
 
     let threshold_pts: Vec<(f64, f64)> = p.threshold.iter().flat_map(|(_, t)| [(x0, *t), (0.0, *t)]).collect();
@@ -359,39 +404,55 @@ fn line_chart(
     let marker_pts: Vec<[(f64, f64); 2]> =
         markers.iter().map(|m| (m.at - now) as f64 / 1000.0).map(|x| [(x, lo), (x, hi)]).collect();
 
+    // Our own legend above the plot: always visible and never covering the lines.
+    let mut entries: Vec<(String, Style)> =
+        segs.iter().map(|(i, label, _)| (format!("━ {label}"), pal.series(*i))).collect();
+    if let Some((name, t)) = &p.threshold {
+        entries.push((format!("┄ {name} {}", format::value(*t, p.unit)), pal.fg(pal.threshold)));
+    }
+    for m in &markers {
+        let what = if m.rollback { "rollback" } else { "deploy" };
+        let at = format::hhmm(m.at, state.utc_offset_secs);
+        entries.push((format!("│ {what} {} {} {at}", m.env, m.label), pal.fg(pal.marker)));
+    }
+
     let mut ds = Vec::new();
-    for (i, label, ss) in &segs {
-        for (k, seg) in ss.iter().enumerate() {
-            let mut d = Dataset::default()
-                .marker(DotMarker::Braille)
-                .graph_type(if seg.len() == 1 { GraphType::Scatter } else { GraphType::Line })
-                .style(pal.series(*i))
-                .data(seg);
-            if k == 0 {
-                d = d.name(label.clone());
-            }
-            ds.push(d);
+    for (i, _, ss) in &segs {
+        for seg in ss {
+            let gt = if seg.len() == 1 { GraphType::Scatter } else { GraphType::Line };
+            ds.push(Dataset::default().marker(DotMarker::Braille).graph_type(gt).style(pal.series(*i)).data(seg));
         }
     }
-    if let Some((name, t)) = &p.threshold {
+    if p.threshold.is_some() {
         ds.push(
             Dataset::default()
-                .name(format!("┄ {name} {}", format::value(*t, p.unit)))
-                .marker(DotMarker::Dot)
+                .marker(DotMarker::Braille)
                 .graph_type(GraphType::Line)
                 .style(pal.fg(pal.threshold))
                 .data(&threshold_pts),
         );
     }
-    for (k, (m, pts)) in markers.iter().zip(&marker_pts).enumerate() {
-        let mut d =
-            Dataset::default().marker(DotMarker::Dot).graph_type(GraphType::Line).style(pal.fg(pal.marker)).data(pts);
-        // One legend entry per kind, not per marker.
-        if k == 0 || markers[..k].iter().all(|o| o.rollback != m.rollback) {
-            d = d.name(if m.rollback { "│ rollback" } else { "│ deploy" });
-        }
-        ds.push(d);
+    for pts in &marker_pts {
+        ds.push(
+            Dataset::default().marker(DotMarker::Dot).graph_type(GraphType::Line).style(pal.fg(pal.marker)).data(pts),
+        );
     }
+
+    let inner = b.inner(r);
+    f.render_widget(b, r);
+    let max_legend = if inner.height >= 12 {
+        3
+    } else if inner.height >= 8 {
+        2
+    } else if inner.height >= 5 {
+        1
+    } else {
+        0
+    };
+    let legend = legend_lines(entries, inner.width, max_legend);
+    let lh = legend.len() as u16;
+    f.render_widget(Paragraph::new(legend), Rect { height: lh, ..inner });
+    let plot = Rect { y: inner.y + lh, height: inner.height - lh, ..inner };
 
     let ticks = if r.width >= 60 { 4 } else { 2 };
     let xlabels: Vec<Span> = (0..=ticks)
@@ -403,12 +464,10 @@ fn line_chart(
     let ylabels: Vec<Span> =
         [lo, (lo + hi) / 2.0, hi].iter().map(|v| Span::styled(format::value(*v, p.unit), pal.dim())).collect();
     let chart = Chart::new(ds)
-        .block(b)
         .x_axis(Axis::default().bounds([x0, 0.0]).labels(xlabels).style(pal.dim()))
         .y_axis(Axis::default().bounds([lo, hi]).labels(ylabels).style(pal.dim()))
-        .legend_position(Some(ratatui::widgets::LegendPosition::TopLeft))
-        .hidden_legend_constraints((Constraint::Percentage(60), Constraint::Percentage(70)));
-    f.render_widget(chart, r);
+        .legend_position(None);
+    f.render_widget(chart, plot);
 }
 
 fn bars(pal: &Palette, f: &mut Frame, p: &PanelData, visible: &[(usize, &crate::app::PanelSeries)], b: Block, r: Rect) {
@@ -483,7 +542,7 @@ fn alerts(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
         let since = a.resolved_at.unwrap_or(a.active_since);
         let mut cells = vec![
             Cell::from(st).style(pal.alert(a.state, &a.severity)),
-            Cell::from(a.severity.clone()),
+            Cell::from(if wide { a.severity.clone() } else { a.severity.chars().take(4).collect() }),
             Cell::from(a.env.clone().unwrap_or_else(|| "—".into())),
             Cell::from(a.name.clone()).style(pal.alert(a.state, &a.severity)),
         ];
@@ -498,8 +557,11 @@ fn alerts(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
             row
         }
     });
-    let mut widths = vec![Constraint::Length(13), Constraint::Length(8), Constraint::Length(11), Constraint::Fill(1)];
-    let mut head = vec!["state", "severity", "env", "name"];
+    let env_w = vis.iter().filter_map(|a| a.env.as_ref()).map(|e| e.chars().count()).max().unwrap_or(3).min(16) as u16;
+    let sev_w = if wide { 8 } else { 4 };
+    let mut widths =
+        vec![Constraint::Length(12), Constraint::Length(sev_w), Constraint::Length(env_w), Constraint::Fill(1)];
+    let mut head = vec!["state", if wide { "severity" } else { "sev" }, "env", "name"];
     if wide {
         widths[3] = Constraint::Length(18);
         widths.push(Constraint::Fill(1));
