@@ -271,6 +271,8 @@ impl State {
             Event::Markers(m) => self.markers = m,
             Event::Notice(s) => self.notice(s),
             Event::Stats(s) => self.stats = s,
+            // TODO(tui): fold into a `logs::LogStore` in State for the logs panel.
+            Event::Logs(_) => {}
         }
     }
 

@@ -81,12 +81,17 @@ pub fn value(v: f64, unit: Unit) -> String {
         Unit::Usd if v.abs() >= 1000.0 => format!("${}", short(v)),
         Unit::Usd if v.abs() >= 0.01 || v == 0.0 => format!("${v:.2}"),
         Unit::Usd => format!("${}", sig(v)),
+        Unit::PerSec => format!("{}/s", short(v)),
         Unit::Plain => short(v),
     }
 }
 
 /// Latency in milliseconds as the overview shows it: "42ms", "1.2s".
 pub fn latency_ms(ms: f64) -> String {
+    // Sub-millisecond answers (loopback) stay in ms: µs would suggest a precision HTTP timing lacks.
+    if ms.is_finite() && ms < 1.0 {
+        return format!("{ms:.2}ms");
+    }
     value(ms, Unit::Ms)
 }
 
