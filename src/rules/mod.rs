@@ -1,5 +1,8 @@
 //! Prometheus rule files: loading, evaluation, alert state, templates, unit tests, lints.
 
+pub mod gofmt;
+pub mod yaml;
+
 use std::path::PathBuf;
 
 pub fn cmd_check(_files: &[PathBuf], _strict: bool) -> i32 {
