@@ -1,6 +1,7 @@
 //! Prometheus rule files: loading, evaluation, alert state, templates, unit tests, lints.
 
 pub mod gofmt;
+pub mod template;
 pub mod yaml;
 
 use std::path::PathBuf;
