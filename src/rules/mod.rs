@@ -1,5 +1,6 @@
 //! Prometheus rule files: loading, evaluation, alert state, templates, unit tests, lints.
 
+pub mod file;
 pub mod gofmt;
 pub mod template;
 pub mod yaml;
