@@ -1,5 +1,6 @@
 //! Prometheus rule files: loading, evaluation, alert state, templates, unit tests, lints.
 
+pub mod engine;
 pub mod file;
 pub mod gofmt;
 pub mod template;
