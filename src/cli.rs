@@ -4,7 +4,11 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "opsdeck", version, about = "A terminal dashboard for live operations: health, metrics, alerts, logs, deploys")]
+#[command(
+    name = "opsdeck",
+    version,
+    about = "A terminal dashboard for live operations: health, metrics, alerts, logs, deploys"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,

@@ -500,14 +500,16 @@ mod tests {
 
     #[test]
     fn unknown_field_is_named_with_its_line() {
-        let (line, _, msg) = err("[[environment]]\nname = \"x\"\nhealth = { url = \"http://h/health\" }\ncolour = \"red\"\n");
+        let (line, _, msg) =
+            err("[[environment]]\nname = \"x\"\nhealth = { url = \"http://h/health\" }\ncolour = \"red\"\n");
         assert_eq!(line, 4);
         assert!(msg.contains("colour"), "{msg}");
     }
 
     #[test]
     fn bad_duration_names_its_line() {
-        let (line, col, msg) = err("[[environment]]\nname = \"x\"\nhealth = { url = \"http://h/health\", interval = \"ten seconds\" }\n");
+        let (line, col, msg) =
+            err("[[environment]]\nname = \"x\"\nhealth = { url = \"http://h/health\", interval = \"ten seconds\" }\n");
         assert_eq!(line, 3);
         assert!(col > 1);
         assert!(msg.contains("ten seconds"), "{msg}");

@@ -90,15 +90,15 @@ mod tests {
     #[test]
     fn payloads_are_visible_not_raw() {
         let payloads = [
-            "\x1b[2J",                  // clear screen
-            "\x1b]0;pwned\x07",         // window title
-            "\x1b]52;c;aGVsbG8=\x07",   // OSC 52 clipboard write
+            "\x1b[2J",                   // clear screen
+            "\x1b]0;pwned\x07",          // window title
+            "\x1b]52;c;aGVsbG8=\x07",    // OSC 52 clipboard write
             "\x1b]8;;http://evil\x1b\\", // OSC 8 link
-            "\x1b[>0q",                 // terminal query
-            "ok\rEVIL",                 // CR overwrite
-            "\u{9b}31m",                // 8-bit CSI
-            "\u{202e}txt.exe",          // RTL override
-            "a\u{200b}b",               // zero width space
+            "\x1b[>0q",                  // terminal query
+            "ok\rEVIL",                  // CR overwrite
+            "\u{9b}31m",                 // 8-bit CSI
+            "\u{202e}txt.exe",           // RTL override
+            "a\u{200b}b",                // zero width space
         ];
         for p in payloads {
             let out = line(p);

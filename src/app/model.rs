@@ -152,7 +152,10 @@ pub struct Marker {
 /// Everything that can change the state. Sources and the engine send these.
 #[derive(Debug, Clone)]
 pub enum Event {
-    Health { env: String, health: EnvHealth },
+    Health {
+        env: String,
+        health: EnvHealth,
+    },
     /// All panels, re-evaluated after new data arrived.
     Panels(Vec<PanelData>),
     Alerts(Vec<AlertView>),

@@ -80,6 +80,16 @@ impl Labels {
     pub fn without_name(&self) -> Labels {
         self.without(&["__name__"])
     }
+
+    /// Only the labels named in `names` (shares the interned strings).
+    pub fn keep(&self, names: &[&str]) -> Labels {
+        Labels(self.0.iter().filter(|(k, _)| names.contains(&k.as_ref())).cloned().collect::<Vec<_>>().into())
+    }
+
+    /// Labels matching `f` (shares the interned strings).
+    pub fn filter(&self, f: impl Fn(&str) -> bool) -> Labels {
+        Labels(self.0.iter().filter(|(k, _)| f(k)).cloned().collect::<Vec<_>>().into())
+    }
 }
 
 impl fmt::Display for Labels {
@@ -232,10 +242,16 @@ impl Storage {
             self.dropped_series += 1;
             return Err(AppendError::SeriesLimit);
         }
-        let interned: Vec<(Arc<str>, Arc<str>)> = labels.0.iter().map(|(k, v)| (self.intern(k), self.intern(v))).collect();
+        let interned: Vec<(Arc<str>, Arc<str>)> =
+            labels.0.iter().map(|(k, v)| (self.intern(k), self.intern(v))).collect();
         let labels = Labels(interned.into());
         let id = self.series.len();
-        let name: Arc<str> = labels.0.iter().find(|(k, _)| k.as_ref() == "__name__").map(|(_, v)| v.clone()).unwrap_or_else(|| Arc::from(""));
+        let name: Arc<str> = labels
+            .0
+            .iter()
+            .find(|(k, _)| k.as_ref() == "__name__")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| Arc::from(""));
         self.by_name.entry(name).or_default().push(id);
         self.by_labels.insert(labels.clone(), id);
         self.series.push(Series { labels, samples: Vec::new(), head: 0 });
