@@ -21,6 +21,39 @@ pub trait Evaluator {
     fn instant(&self, st: &Storage, e: &Self::Expr, t_ms: i64) -> Result<Vec<(Labels, f64)>, String>;
 }
 
+/// The rules' evaluator on opsdeck's PromQL engine.
+pub struct PromqlEvaluator {
+    pub engine: crate::promql::Engine,
+    /// Step of subqueries written without one (`x[5m:]`): the evaluation interval.
+    pub subquery_step_ms: i64,
+}
+
+impl Default for PromqlEvaluator {
+    fn default() -> Self {
+        PromqlEvaluator {
+            engine: crate::promql::Engine::default(),
+            subquery_step_ms: crate::promql::DEFAULT_SUBQUERY_STEP_MS,
+        }
+    }
+}
+
+impl Evaluator for PromqlEvaluator {
+    type Expr = crate::promql::Expr;
+
+    fn parse(&self, src: &str) -> Result<Self::Expr, String> {
+        crate::promql::parse(src).map_err(|e| e.to_string())
+    }
+
+    fn instant(&self, st: &Storage, e: &Self::Expr, t_ms: i64) -> Result<Vec<(Labels, f64)>, String> {
+        use crate::promql::Value;
+        match self.engine.instant_with(st, e, t_ms, self.subquery_step_ms).map_err(|e| e.to_string())? {
+            Value::Vector(v) => Ok(v.into_iter().map(|s| (s.labels, s.v)).collect()),
+            Value::Scalar(v) => Ok(vec![(Labels::empty(), v)]),
+            _ => Err("rule result is not a vector or scalar".into()),
+        }
+    }
+}
+
 /// Prometheus's `resolvedRetention`.
 pub const RESOLVED_RETENTION_MS: i64 = 15 * 60 * 1000;
 /// Prometheus's defaults for `rules.alert.for-outage-tolerance` and `for-grace-period`.
@@ -206,7 +239,12 @@ pub struct EngineOptions {
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { default_interval_ms: 60_000, external_labels: vec![], external_url: String::new(), resend_delay_ms: 60_000 }
+        EngineOptions {
+            default_interval_ms: 60_000,
+            external_labels: vec![],
+            external_url: String::new(),
+            resend_delay_ms: 60_000,
+        }
     }
 }
 
@@ -471,7 +509,12 @@ impl<E: Evaluator> RuleEngine<E> {
                 }
             }
             if let Some(e) = append_err {
-                self.errors.push(RuleEvalError { group: g.name.clone(), rule: g.rules[i].def().name.clone(), t_ms: ts, err: e.clone() });
+                self.errors.push(RuleEvalError {
+                    group: g.name.clone(),
+                    rule: g.rules[i].def().name.clone(),
+                    t_ms: ts,
+                    err: e.clone(),
+                });
                 g.last_error[i] = Some(e);
             }
             for old in g.series_in_prev_eval[i].iter() {
@@ -522,7 +565,8 @@ impl<E: Evaluator> RuleEngine<E> {
             }
         }
         let io = |err| StateError::Io { path: path.display().to_string(), err };
-        let body = serde_json::to_vec_pretty(&saved).map_err(|err| StateError::Format { path: path.display().to_string(), err })?;
+        let body = serde_json::to_vec_pretty(&saved)
+            .map_err(|err| StateError::Format { path: path.display().to_string(), err })?;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
@@ -540,8 +584,8 @@ impl<E: Evaluator> RuleEngine<E> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
             Err(err) => return Err(StateError::Io { path: path.display().to_string(), err }),
         };
-        let saved: Vec<SavedAlert> =
-            serde_json::from_slice(&body).map_err(|err| StateError::Format { path: path.display().to_string(), err })?;
+        let saved: Vec<SavedAlert> = serde_json::from_slice(&body)
+            .map_err(|err| StateError::Format { path: path.display().to_string(), err })?;
         let n = saved.len();
         self.restore.clear();
         for s in saved {
@@ -583,7 +627,8 @@ fn restore_rule<X>(a: &mut AlertingRule<X>, saved: &[SavedAlert], ts: i64) {
         return;
     }
     for al in a.active.values_mut() {
-        let Some(s) = saved.iter().find(|s| Labels::from_pairs(s.labels.iter().map(|(k, v)| (k, v))) == al.labels) else {
+        let Some(s) = saved.iter().find(|s| Labels::from_pairs(s.labels.iter().map(|(k, v)| (k, v))) == al.labels)
+        else {
             continue;
         };
         if s.at_ms < ts - OUTAGE_TOLERANCE_MS || s.at_ms > ts {

@@ -66,75 +66,9 @@ impl fmt::Display for RuleError {
 }
 
 /// Parse a PromQL expression with the parser every part of opsdeck uses. The error carries the
-/// byte offset of the problem in `src` when it is known.
-pub fn parse_promql(src: &str) -> Result<promql_parser::parser::Expr, (Option<usize>, String)> {
-    promql_parser::parser::parse(src).map_err(|msg| (error_offset(src, &msg), msg))
-}
-
-/// Where in `src` a promql-parser error points. The crate's messages carry no offsets; these
-/// cover its messages whose place is unambiguous, the rest fall back to the `expr` value's start.
-fn error_offset(src: &str, msg: &str) -> Option<usize> {
-    if msg.contains("unclosed left parenthesis") {
-        return unmatched_open(src, '(', ')');
-    }
-    if msg.contains("unclosed left bracket") {
-        return unmatched_open(src, '[', ']');
-    }
-    if msg.contains("unexpected end of input") || msg == "invalid promql query" {
-        return Some(src.trim_end().len());
-    }
-    if let Some(rest) = msg.strip_prefix("unexpected right parenthesis") {
-        let _ = rest;
-        return unmatched_close(src, '(', ')');
-    }
-    if let Some(name) = msg.strip_prefix("unknown function with name '") {
-        let name = name.trim_end_matches('\'');
-        return src.find(&format!("{name}(")).or_else(|| src.find(name));
-    }
-    None
-}
-
-/// Offset of the first opener never closed, skipping string literals.
-fn unmatched_open(src: &str, open: char, close: char) -> Option<usize> {
-    let mut stack = vec![];
-    let mut quote: Option<char> = None;
-    let mut esc = false;
-    for (i, c) in src.char_indices() {
-        if let Some(q) = quote {
-            if esc {
-                esc = false;
-            } else if c == '\\' {
-                esc = true;
-            } else if c == q {
-                quote = None;
-            }
-            continue;
-        }
-        match c {
-            '"' | '\'' | '`' => quote = Some(c),
-            c if c == open => stack.push(i),
-            c if c == close => {
-                stack.pop();
-            }
-            _ => {}
-        }
-    }
-    stack.first().copied()
-}
-
-fn unmatched_close(src: &str, open: char, close: char) -> Option<usize> {
-    let mut depth = 0i32;
-    for (i, c) in src.char_indices() {
-        if c == open {
-            depth += 1;
-        } else if c == close {
-            depth -= 1;
-            if depth < 0 {
-                return Some(i);
-            }
-        }
-    }
-    None
+/// byte offset of the problem in `src`.
+pub fn parse_promql(src: &str) -> Result<crate::promql::Expr, (Option<usize>, String)> {
+    crate::promql::parse(src).map_err(|e| (Some(e.offset), e.message))
 }
 
 fn is_metric_name(s: &str) -> bool {
@@ -145,7 +79,8 @@ fn is_metric_name(s: &str) -> bool {
 
 pub fn is_label_name(s: &str) -> bool {
     let mut it = s.chars();
-    matches!(it.next(), Some(c) if c.is_ascii_alphabetic() || c == '_') && it.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    matches!(it.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && it.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Prometheus durations (`5m`, `1h30m`, `0`), in milliseconds.
@@ -232,7 +167,7 @@ fn parse_rule(idx: usize, group: &str, node: &Node, ctx: &mut Ctx) -> Option<Rul
     let (expr, expr_pos) = s("expr", ctx);
     let rule_name = if alert.is_empty() { record.clone() } else { alert.clone() };
     let before = ctx.errs.len();
-    let mut rerr = |ctx: &mut Ctx, pos: Option<Pos>, msg: String| {
+    let rerr = |ctx: &mut Ctx, pos: Option<Pos>, msg: String| {
         ctx.err(pos, format!("group {group:?}, rule {}, {rule_name:?}: {msg}", idx + 1));
     };
     if !record.is_empty() && !alert.is_empty() {
@@ -436,13 +371,16 @@ mod tests {
         let e = parse("groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: rate(x[5m]\n").unwrap_err();
         let s = e[0].to_string();
         assert!(s.starts_with("r.yml:5:15: group \"g\", rule 1, \"A\": could not parse expression (at 5:19)"), "{s}");
-        let e = parse("groups:\n  - name: bad-syntax\n    rules:\n      - record: x\n        expr: 'test +'\n").unwrap_err();
+        let e = parse("groups:\n  - name: bad-syntax\n    rules:\n      - record: x\n        expr: 'test +'\n")
+            .unwrap_err();
         assert!(e[0].to_string().starts_with("r.yml:5:15:"), "{}", e[0]);
     }
 
     #[test]
     fn rulefmt_validation() {
-        let e = parse("groups:\n  - name: g\n    rules:\n      - record: 'bad name'\n        expr: x\n        for: 5m\n").unwrap_err();
+        let e =
+            parse("groups:\n  - name: g\n    rules:\n      - record: 'bad name'\n        expr: x\n        for: 5m\n")
+                .unwrap_err();
         assert!(e.iter().any(|e| e.msg.contains("invalid field 'for' in recording rule")));
         assert!(e.iter().any(|e| e.msg.contains("invalid recording rule name")));
         let e = parse("groups:\n  - name: g\n    rules: []\n  - name: g\n    rules: []\n").unwrap_err();
@@ -451,7 +389,8 @@ mod tests {
         assert!(e[0].msg.contains("function \"nope\" not defined"), "{:?}", e);
         let e = parse("groups:\n  - name: g\n    rulez: []\n").unwrap_err();
         assert_eq!(e[0].pos, Some(Pos { line: 3, col: 5 }));
-        let e = parse("groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: x\n        for: 5x\n").unwrap_err();
+        let e = parse("groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: x\n        for: 5x\n")
+            .unwrap_err();
         assert!(e[0].msg.contains("duration"), "{:?}", e);
         let e = parse("groups: [\n").unwrap_err();
         assert!(e[0].pos.is_some());

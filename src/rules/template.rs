@@ -13,12 +13,51 @@ use std::collections::HashMap;
 /// Functions Prometheus (and Go's text/template) define. Unknown names are a parse error, as in Go.
 const KNOWN_FUNCS: &[&str] = &[
     // Go builtins
-    "and", "or", "not", "len", "index", "print", "printf", "println", "eq", "ne", "lt", "le", "gt", "ge", "html", "js",
-    "urlquery", "slice", "call",
+    "and",
+    "or",
+    "not",
+    "len",
+    "index",
+    "print",
+    "printf",
+    "println",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "html",
+    "js",
+    "urlquery",
+    "slice",
+    "call",
     // Prometheus
-    "query", "first", "label", "value", "strvalue", "args", "reReplaceAll", "safeHtml", "match", "title", "toUpper",
-    "toLower", "graphLink", "tableLink", "sortByLabel", "stripPort", "stripDomain", "humanize", "humanize1024",
-    "humanizeDuration", "humanizePercentage", "humanizeTimestamp", "toTime", "pathPrefix", "externalURL",
+    "query",
+    "first",
+    "label",
+    "value",
+    "strvalue",
+    "args",
+    "reReplaceAll",
+    "safeHtml",
+    "match",
+    "title",
+    "toUpper",
+    "toLower",
+    "graphLink",
+    "tableLink",
+    "sortByLabel",
+    "stripPort",
+    "stripDomain",
+    "humanize",
+    "humanize1024",
+    "humanizeDuration",
+    "humanizePercentage",
+    "humanizeTimestamp",
+    "toTime",
+    "pathPrefix",
+    "externalURL",
     "parseDuration",
 ];
 
@@ -87,7 +126,9 @@ impl Val {
         match self {
             Val::F64(f) => Ok(*f),
             Val::Int(i) => Ok(*i as f64),
-            Val::Str(s) => parse_go_float(s).ok_or_else(|| format!("strconv.ParseFloat: parsing {s:?}: invalid syntax")),
+            Val::Str(s) => {
+                parse_go_float(s).ok_or_else(|| format!("strconv.ParseFloat: parsing {s:?}: invalid syntax"))
+            }
             v => Err(format!("can't convert {} to float", v.type_name())),
         }
     }
@@ -248,10 +289,16 @@ fn lex_action(s: &str) -> Result<Vec<Tok>, String> {
                 out.push(Tok::Var(b[start..j].iter().collect()));
                 i = j;
             }
-            c if c.is_ascii_digit() || ((c == '-' || c == '+' || c == '.') && b.get(i + 1).is_some_and(|d| d.is_ascii_digit())) => {
+            c if c.is_ascii_digit()
+                || ((c == '-' || c == '+' || c == '.') && b.get(i + 1).is_some_and(|d| d.is_ascii_digit())) =>
+            {
                 let start = i;
                 i += 1;
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == '.' || ((b[i] == '+' || b[i] == '-') && matches!(b[i - 1], 'e' | 'E'))) {
+                while i < b.len()
+                    && (b[i].is_ascii_alphanumeric()
+                        || b[i] == '.'
+                        || ((b[i] == '+' || b[i] == '-') && matches!(b[i - 1], 'e' | 'E')))
+                {
                     i += 1;
                 }
                 out.push(Tok::Num(b[start..i].iter().collect()));
@@ -290,7 +337,9 @@ impl PState<'_> {
     fn pipeline(&mut self, allow_decl: bool) -> Result<Pipeline, String> {
         let mut decl = None;
         if allow_decl {
-            if let (Some(Tok::Var(v)), Some(Tok::Decl | Tok::Assign)) = (self.toks.get(self.i), self.toks.get(self.i + 1)) {
+            if let (Some(Tok::Var(v)), Some(Tok::Decl | Tok::Assign)) =
+                (self.toks.get(self.i), self.toks.get(self.i + 1))
+            {
                 decl = Some(v.clone());
                 self.i += 2;
             }
@@ -466,7 +515,10 @@ impl Template {
                                 Block::If { branches, cond, in_else: false }
                             } else if tail.is_empty() {
                                 // Represent the else branch with an always-true condition.
-                                let always = Pipeline { decl: None, cmds: vec![Command { args: vec![Arg::Lit(Val::Bool(true))] }] };
+                                let always = Pipeline {
+                                    decl: None,
+                                    cmds: vec![Command { args: vec![Arg::Lit(Val::Bool(true))] }],
+                                };
                                 Block::If { branches, cond: always, in_else: true }
                             } else {
                                 return Err(e(format!("unexpected {tail:?} after else")));
@@ -802,7 +854,10 @@ fn humanize_timestamp(v: f64) -> Result<String, String> {
     // model.TimeFromUnixNano: nanoseconds truncated to milliseconds.
     let ns = v * 1e9;
     if ns > i64::MAX as f64 || ns < i64::MIN as f64 {
-        return Err(format!("{} cannot be represented as a nanoseconds timestamp since it overflows int64", gofmt::format_v(v)));
+        return Err(format!(
+            "{} cannot be represented as a nanoseconds timestamp since it overflows int64",
+            gofmt::format_v(v)
+        ));
     }
     let ms = (ns as i64) / 1_000_000;
     let t = chrono::DateTime::from_timestamp_millis(ms).ok_or_else(|| format!("timestamp {v} out of range"))?;
@@ -939,7 +994,8 @@ fn call(f: &str, args: Vec<Val>) -> Result<Val, String> {
         }
         "reReplaceAll" => {
             arity(f, &args, 3)?;
-            let re = regex::Regex::new(&want_str(f, &args[0])?).map_err(|e| format!("error calling reReplaceAll: {e}"))?;
+            let re =
+                regex::Regex::new(&want_str(f, &args[0])?).map_err(|e| format!("error calling reReplaceAll: {e}"))?;
             let repl = go_repl(&want_str(f, &args[1])?);
             Ok(Val::Str(re.replace_all(&want_str(f, &args[2])?, repl.as_str()).into_owned()))
         }
@@ -996,10 +1052,6 @@ fn strip_domain(s: &str) -> String {
 
 /// Go's `fmt.Sprintf` for the verbs rule templates use: `%s %v %d %f %g %e %x %q %t %%` with
 /// flags, width and precision.
-pub(crate) fn sprintf_f64(fmt: &str, v: f64) -> String {
-    sprintf(fmt, &[Val::F64(v)])
-}
-
 fn sprintf(fmt: &str, args: &[Val]) -> String {
     let mut out = String::new();
     let mut it = fmt.chars().peekable();
@@ -1080,7 +1132,8 @@ fn sprintf(fmt: &str, args: &[Val]) -> String {
                 out.push_str(&body);
                 out.push_str(&" ".repeat(pad));
             } else if flags.contains('0') && matches!(arg, Val::F64(_) | Val::Int(_)) {
-                let (sign, digits) = if body.starts_with('-') || body.starts_with('+') { body.split_at(1) } else { ("", body.as_str()) };
+                let (sign, digits) =
+                    if body.starts_with('-') || body.starts_with('+') { body.split_at(1) } else { ("", body.as_str()) };
                 out.push_str(sign);
                 out.push_str(&"0".repeat(pad));
                 out.push_str(digits);
@@ -1112,7 +1165,8 @@ pub fn unknown_functions(text: &str) -> Vec<String> {
         if let Ok(toks) = lex_action(&after[..end]) {
             for t in toks {
                 if let Tok::Ident(id) = t {
-                    let kw = ["if", "else", "end", "with", "range", "true", "false", "nil", "define", "template", "block"];
+                    let kw =
+                        ["if", "else", "end", "with", "range", "true", "false", "nil", "define", "template", "block"];
                     if !kw.contains(&id.as_str()) && !KNOWN_FUNCS.contains(&id.as_str()) && !out.contains(&id) {
                         out.push(id);
                     }
@@ -1165,7 +1219,7 @@ mod tests {
         assert_eq!(x("{{ $value | humanizeDuration }}", 0.25), "250ms");
         assert_eq!(x("{{ $value | humanizeDuration }}", 90061.0), "1d 1h 1m 1s");
         assert_eq!(x("{{ $value | humanizeTimestamp }}", 1435065584.128), "2015-06-23 13:19:44.128 +0000 UTC");
-        assert_eq!(x("{{ printf \"%.2f\" $value }}", 3.14159), "3.14");
+        assert_eq!(x("{{ printf \"%.2f\" $value }}", 2.71828), "2.72");
         assert_eq!(x("{{ $value | printf \"%.1f%%\" }}", 12.345), "12.3%");
         assert_eq!(x("{{ printf \"%s=%v\" \"a\" $value }}", 2.0), "a=2");
         assert_eq!(x("{{ printf \"%d\" 3 }}", 0.0), "3");

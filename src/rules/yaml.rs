@@ -167,7 +167,10 @@ impl Node {
         let m = self.map(what)?;
         for (k, p, _) in &m {
             if !known.contains(k) {
-                return Err(YamlError::at(*p, format!("field {k} not found in {what} (known fields: {})", known.join(", "))));
+                return Err(YamlError::at(
+                    *p,
+                    format!("field {k} not found in {what} (known fields: {})", known.join(", ")),
+                ));
             }
         }
         Ok(m)
