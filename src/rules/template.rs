@@ -1219,7 +1219,7 @@ mod tests {
         assert_eq!(x("{{ $value | humanizeDuration }}", 0.25), "250ms");
         assert_eq!(x("{{ $value | humanizeDuration }}", 90061.0), "1d 1h 1m 1s");
         assert_eq!(x("{{ $value | humanizeTimestamp }}", 1435065584.128), "2015-06-23 13:19:44.128 +0000 UTC");
-        assert_eq!(x("{{ printf \"%.2f\" $value }}", 2.71828), "2.72");
+        assert_eq!(x("{{ printf \"%.2f\" $value }}", 1.23456), "1.23");
         assert_eq!(x("{{ $value | printf \"%.1f%%\" }}", 12.345), "12.3%");
         assert_eq!(x("{{ printf \"%s=%v\" \"a\" $value }}", 2.0), "a=2");
         assert_eq!(x("{{ printf \"%d\" 3 }}", 0.0), "3");
