@@ -85,6 +85,8 @@ fn parse_file(text: &str) -> Result<Vec<Cmd>, String> {
                 let (labels, vals) = parse_series_line(&lines[i]).map_err(|e| format!("line {}: {e}", i + 1))?;
                 let samples =
                     vals.iter().enumerate().filter_map(|(k, v)| v.map(|v| (k as i64 * gap, v))).collect::<Vec<_>>();
+                // A series defined twice in one load keeps its last definition (test.go's map).
+                series.retain(|(l, _): &(Labels, Vec<(i64, f64)>)| *l != labels);
                 series.push((labels, samples));
                 i += 1;
             }
@@ -165,8 +167,19 @@ fn compare(ev: &Eval, v: &Value) -> Result<(), String> {
     }
 }
 
-const AT_UNSAFE: &[&str] =
-    &["days_in_month", "day_of_month", "day_of_week", "day_of_year", "hour", "minute", "month", "year", "predict_linear", "time", "timestamp"];
+const AT_UNSAFE: &[&str] = &[
+    "days_in_month",
+    "day_of_month",
+    "day_of_week",
+    "day_of_year",
+    "hour",
+    "minute",
+    "month",
+    "year",
+    "predict_linear",
+    "time",
+    "timestamp",
+];
 
 fn at_time(ms: i64) -> AtModifier {
     let t = if ms >= 0 {
@@ -180,21 +193,10 @@ fn at_time(ms: i64) -> AtModifier {
 /// test.go's atModifierTestCases: pin every selector and subquery outside a subquery to `ts`.
 fn set_at(e: &mut Expr, ts: i64, unsafe_fn: &mut bool) {
     match e {
-        Expr::VectorSelector(vs) => {
-            if vs.at.is_none() {
-                vs.at = Some(at_time(ts));
-            }
-        }
-        Expr::MatrixSelector(ms) => {
-            if ms.vs.at.is_none() {
-                ms.vs.at = Some(at_time(ts));
-            }
-        }
-        Expr::Subquery(sq) => {
-            if sq.at.is_none() {
-                sq.at = Some(at_time(ts));
-            }
-        }
+        Expr::VectorSelector(vs) if vs.at.is_none() => vs.at = Some(at_time(ts)),
+        Expr::MatrixSelector(ms) if ms.vs.at.is_none() => ms.vs.at = Some(at_time(ts)),
+        // Selectors inside a subquery keep their times: the subquery is pinned instead.
+        Expr::Subquery(sq) if sq.at.is_none() => sq.at = Some(at_time(ts)),
         Expr::Call(c) => {
             *unsafe_fn |= AT_UNSAFE.contains(&c.func.name);
             for a in &mut c.args.args {

@@ -75,7 +75,26 @@ pub fn parse(expr: &str) -> Result<Expr, ParseError> {
     if expr.trim().is_empty() {
         return Err(position_error(expr, 0, "empty expression".into()));
     }
+    register_functions();
     promql_parser::parser::parse(expr).map_err(|m| locate(expr, m))
+}
+
+/// Prometheus 2.42 functions the parser crate no longer knows (renamed in Prometheus 3).
+fn register_functions() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use promql_parser::parser::value::ValueType;
+        use promql_parser::parser::{register_extra_functions, Function};
+        let hw = Function::new(
+            "holt_winters",
+            vec![ValueType::Matrix, ValueType::Scalar, ValueType::Scalar],
+            0,
+            ValueType::Vector,
+            false,
+        );
+        // Only fails if a built-in has the name, in which case the parser already knows it.
+        let _ = register_extra_functions(vec![hw]);
+    });
 }
 
 /// Evaluate `expr` at `t_ms` with the default engine.
