@@ -13,6 +13,7 @@ use crate::app::model::{EngineStats, Event, Marker, Millis};
 use crate::config::Config;
 use crate::panels::{self, PanelDef, Window};
 use crate::promql;
+use crate::rules::{PromqlEvaluator, RuleEngine, RuleSet};
 use crate::scrape::target::{Target, TargetState};
 use crate::tsdb::{Storage, StorageOptions};
 
@@ -70,9 +71,12 @@ struct Engine {
     versions: std::collections::HashMap<String, String>,
     markers: Vec<Marker>,
     events: mpsc::Sender<Event>,
+    rules: Option<RuleEngine<PromqlEvaluator>>,
+    acks: Acks,
+    state_dir: PathBuf,
 }
 
-async fn run(cfg: Config, _state_dir: PathBuf, events: mpsc::Sender<Event>, mut commands: mpsc::Receiver<Command>) {
+async fn run(cfg: Config, state_dir: PathBuf, events: mpsc::Sender<Event>, mut commands: mpsc::Receiver<Command>) {
     let client = http_client();
     let retention_ms = cfg.general.history.as_millis() as i64;
     let mut eng = Engine {
@@ -84,7 +88,32 @@ async fn run(cfg: Config, _state_dir: PathBuf, events: mpsc::Sender<Event>, mut 
         versions: Default::default(),
         markers: Vec::new(),
         events: events.clone(),
+        rules: None,
+        acks: Acks::load(&state_dir),
+        state_dir: state_dir.clone(),
     };
+    match load_rules(&cfg) {
+        Ok(Some(mut r)) => {
+            match r.restore_state(&eng.alert_state_path()) {
+                Ok(n) if n > 0 => {
+                    let _ = events.try_send(Event::Notice(format!("restored the state of {n} active alerts")));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    let _ = events.try_send(Event::Notice(crate::sanitize::line(&e.to_string()).into_owned()));
+                }
+            }
+            eng.rules = Some(r);
+        }
+        Ok(None) => {}
+        Err(errs) => {
+            for e in errs {
+                let _ = events.try_send(Event::Notice(crate::sanitize::line(&format!("rules: {e}")).into_owned()));
+            }
+        }
+    }
+    let mut rule_timer = tokio::time::interval(cfg.alerting.evaluation_interval.max(Duration::from_millis(500)));
+    rule_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
     // Scrapers: one task per target, outcomes come back here to be folded into the store.
     let (scrape_tx, mut scrapes) = mpsc::channel(64);
@@ -148,9 +177,24 @@ async fn run(cfg: Config, _state_dir: PathBuf, events: mpsc::Sender<Event>, mut 
                     eng.window = w.min(Duration::from_millis(retention_ms.max(60_000) as u64));
                     dirty = true;
                 }
-                Some(Command::Quit) | None => return,
-                Some(other) => tracing::info!("command not handled yet: {other:?}"),
+                Some(Command::Ack { key, acked }) => {
+                    eng.acks.set_ack(&key, acked);
+                    eng.acks.save(&eng.state_dir);
+                    eng.send_alerts();
+                }
+                Some(Command::Silence { key, duration }) => {
+                    eng.acks.silence(&key, now_ms() + duration.as_millis() as i64);
+                    eng.acks.save(&eng.state_dir);
+                    eng.send_alerts();
+                }
+                Some(Command::Quit) | None => {
+                    eng.save_alert_state();
+                    return;
+                }
             },
+            _ = rule_timer.tick(), if eng.rules.is_some() => {
+                eng.evaluate_rules(now_ms());
+            }
             _ = panel_timer.tick(), if dirty => {
                 dirty = false;
                 let now = now_ms();
@@ -165,7 +209,64 @@ async fn run(cfg: Config, _state_dir: PathBuf, events: mpsc::Sender<Event>, mut 
     }
 }
 
+/// The configured rule files, loaded and compiled; `None` when there are none.
+pub fn load_rules(cfg: &Config) -> Result<Option<RuleEngine<PromqlEvaluator>>, Vec<crate::rules::RuleError>> {
+    if cfg.alerting.rule_files.is_empty() {
+        return Ok(None);
+    }
+    let paths: Vec<PathBuf> = cfg.alerting.rule_files.iter().map(|p| cfg.resolve(p)).collect();
+    let set = RuleSet::load(&paths)?;
+    let opts = crate::rules::EngineOptions {
+        default_interval_ms: cfg.alerting.evaluation_interval.as_millis() as i64,
+        external_labels: cfg.alerting.external_labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        external_url: String::new(),
+        resend_delay_ms: cfg.alerting.resend_delay.as_millis() as i64,
+    };
+    RuleEngine::new(PromqlEvaluator::default(), &set, opts).map(Some)
+}
+
 impl Engine {
+    fn alert_state_path(&self) -> PathBuf {
+        self.state_dir.join("alert_state.json")
+    }
+
+    fn evaluate_rules(&mut self, now: Millis) {
+        let Some(rules) = self.rules.as_mut() else { return };
+        rules.eval(&mut self.storage, now);
+        for e in rules.take_errors() {
+            tracing::warn!("rule {} of group {}: {}", e.rule, e.group, e.err);
+        }
+        let _notifications = rules.take_notifications();
+        self.save_alert_state();
+        self.send_alerts();
+    }
+
+    fn save_alert_state(&self) {
+        if let Some(rules) = &self.rules {
+            if std::fs::create_dir_all(&self.state_dir).is_ok() {
+                if let Err(e) = rules.save_state(&self.alert_state_path()) {
+                    tracing::warn!("{e}");
+                }
+            }
+        }
+    }
+
+    fn send_alerts(&self) {
+        let Some(rules) = &self.rules else { return };
+        let now = now_ms();
+        let views = rules
+            .snapshot()
+            .iter()
+            .map(|a| {
+                let mut v = a.to_view();
+                v.acked = self.acks.acked(&v.key);
+                v.silenced_until = self.acks.silenced_until(&v.key).filter(|u| *u > now);
+                v
+            })
+            .collect();
+        let _ = self.events.try_send(Event::Alerts(views));
+    }
+
     fn evaluate_panels(&self, now: Millis) -> Vec<crate::app::model::PanelData> {
         let window = Window::ending_at(now, self.window.as_millis() as i64, PANEL_POINTS);
         panels::evaluate(&self.defs, window, |expr, w| {
@@ -200,5 +301,74 @@ impl Engine {
             });
             let _ = self.events.try_send(Event::Markers(self.markers.clone()));
         }
+    }
+}
+
+/// Acknowledgements and silences from the keyboard, kept in the state dir so they survive a
+/// restart. Keyed by the alert's identity (rule name and label set).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Acks {
+    #[serde(default)]
+    acked: std::collections::BTreeSet<String>,
+    #[serde(default)]
+    silenced_until: std::collections::BTreeMap<String, Millis>,
+}
+
+impl Acks {
+    const FILE: &'static str = "acks.json";
+
+    fn load(dir: &std::path::Path) -> Acks {
+        std::fs::read(dir.join(Self::FILE)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+    }
+
+    /// Write-then-rename, so a crash never leaves half a file.
+    fn save(&self, dir: &std::path::Path) {
+        let write = || -> std::io::Result<()> {
+            std::fs::create_dir_all(dir)?;
+            let tmp = dir.join(format!("{}.tmp", Self::FILE));
+            std::fs::write(&tmp, serde_json::to_vec_pretty(self)?)?;
+            std::fs::rename(tmp, dir.join(Self::FILE))
+        };
+        if let Err(e) = write() {
+            tracing::warn!("cannot save acks in {}: {e}", dir.display());
+        }
+    }
+
+    fn set_ack(&mut self, key: &str, acked: bool) {
+        if acked {
+            self.acked.insert(key.to_string());
+        } else {
+            self.acked.remove(key);
+        }
+    }
+
+    fn silence(&mut self, key: &str, until: Millis) {
+        self.silenced_until.insert(key.to_string(), until);
+    }
+
+    fn acked(&self, key: &str) -> bool {
+        self.acked.contains(key)
+    }
+
+    fn silenced_until(&self, key: &str) -> Option<Millis> {
+        self.silenced_until.get(key).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acks_survive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = Acks::default();
+        a.set_ack("HighErrorRate{env=\"production\"}", true);
+        a.silence("X{}", 42);
+        a.save(dir.path());
+        let b = Acks::load(dir.path());
+        assert!(b.acked("HighErrorRate{env=\"production\"}"));
+        assert_eq!(b.silenced_until("X{}"), Some(42));
+        assert!(!b.acked("other"));
     }
 }
