@@ -172,6 +172,29 @@ async fn command_source_restarts_and_captures_stderr() {
 }
 
 #[tokio::test]
+async fn endless_stream_stays_within_the_buffer_bounds() {
+    let line = r#"{"level":"INFO","message":"again and again","request_id":"r"}"#;
+    let src = LogSource::Command { argv: vec!["yes".into(), line.into()] };
+    let (tx, mut rx) = mpsc::channel(4);
+    spawn_source("prod", &src, opts(), tx);
+    let mut buf = LogBuffer::new(1_000_000, 256 << 10);
+    let mut seen = 0u64;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while seen < 200_000 {
+        assert!(Instant::now() < deadline, "only {seen} lines in 20 s");
+        let b = rx.recv().await.expect("yes keeps running");
+        for r in b.records {
+            buf.push(r, 0);
+            seen += 1;
+            assert!(buf.bytes() <= 256 << 10, "{} bytes after {seen} lines", buf.bytes());
+        }
+    }
+    assert_eq!(buf.dropped() + buf.len() as u64, seen);
+    assert!(buf.dropped() > 0);
+    drop(rx); // the source stops and `yes` is killed with it
+}
+
+#[tokio::test]
 async fn command_that_cannot_start_is_reported() {
     let src = LogSource::Command { argv: vec!["/nonexistent/opsdeck-test-binary".into()] };
     let mut c = start("x", src, opts());
