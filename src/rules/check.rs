@@ -298,15 +298,16 @@ fn rule_lints(file: &str, group_interval: Option<i64>, r: &RuleDef, out: &mut Ve
 /// All lints over the loaded files, including duplicates across files.
 pub fn lint_files(files: &[RuleFile]) -> Vec<Lint> {
     let mut out = vec![];
-    let mut seen: Vec<(RuleKind, String, Vec<(String, String)>, String, super::yaml::Pos)> = vec![];
+    let mut seen: Vec<(&RuleDef, String)> = vec![];
     for f in files {
         let file = f.path.display().to_string();
         for g in &f.groups {
             for r in &g.rules {
                 rule_lints(&file, g.interval_ms, r, &mut out);
-                if let Some((_, _, _, pf, pp)) =
-                    seen.iter().find(|(k, n, l, _, _)| *k == r.kind && *n == r.name && *l == r.labels)
+                if let Some((prev, pf)) =
+                    seen.iter().find(|(p, _)| p.kind == r.kind && p.name == r.name && p.labels == r.labels)
                 {
+                    let pp = prev.name_pos;
                     let kind = if r.kind == RuleKind::Alert { "alert" } else { "recording rule" };
                     out.push(Lint {
                         file: file.clone(),
@@ -319,7 +320,7 @@ pub fn lint_files(files: &[RuleFile]) -> Vec<Lint> {
                         ),
                     });
                 } else {
-                    seen.push((r.kind.clone(), r.name.clone(), r.labels.clone(), file.clone(), r.name_pos));
+                    seen.push((r, file.clone()));
                 }
             }
         }
