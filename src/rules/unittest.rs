@@ -294,6 +294,9 @@ fn same_samples(a: &[(Labels, f64)], b: &[(Labels, f64)]) -> bool {
 }
 
 /// Run one test group; errors are promtool-formatted messages.
+/// (test group index, expr, eval_time ms, samples).
+pub type ObservedSamples = (usize, String, i64, Vec<(Labels, f64)>);
+
 /// What the engine answered for each test case: the "got" side, for tools that write
 /// expectations (and for differential tests against promtool).
 #[derive(Debug, Clone, Default)]
@@ -301,7 +304,7 @@ pub struct Observed {
     /// (test group index, eval_time ms, alertname, firing alerts as (labels, annotations)).
     pub alerts: Vec<(usize, i64, String, Vec<LabelsAnn>)>,
     /// (test group index, expr, eval_time ms, samples).
-    pub samples: Vec<(usize, String, i64, Vec<(Labels, f64)>)>,
+    pub samples: Vec<ObservedSamples>,
 }
 
 fn run_group(
