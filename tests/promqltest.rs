@@ -16,12 +16,16 @@ const SKIPPED: &[(&str, usize, &str)] = &[];
 
 const EPSILON: f64 = 0.000001;
 
-fn almost_equal(a: f64, b: f64) -> bool {
+fn almost_equal(a: f64, b: f64, exact: bool) -> bool {
     if a.is_nan() && b.is_nan() {
         return true;
     }
     if a == b {
         return true;
+    }
+    // Exact mode compares as promtool does (no tolerance).
+    if exact {
+        return false;
     }
     let min_normal = f64::from_bits(0x0010000000000000);
     let diff = (a - b).abs();
@@ -37,6 +41,7 @@ struct Eval {
     t_ms: i64,
     fail: bool,
     ordered: bool,
+    exact: bool,
     scalar: Option<f64>,
     /// Expected samples: labels, value, position (1-based).
     expected: Vec<(Labels, f64, usize)>,
@@ -52,7 +57,7 @@ fn duration_ms(s: &str) -> Result<i64, String> {
     Ok(opsdeck::duration::parse(s)?.as_millis() as i64)
 }
 
-fn parse_file(text: &str) -> Result<Vec<Cmd>, String> {
+fn parse_file(text: &str, exact: bool) -> Result<Vec<Cmd>, String> {
     let lines: Vec<String> = text
         .split('\n')
         .map(|l| {
@@ -85,6 +90,8 @@ fn parse_file(text: &str) -> Result<Vec<Cmd>, String> {
                 let (labels, vals) = parse_series_line(&lines[i]).map_err(|e| format!("line {}: {e}", i + 1))?;
                 let samples =
                     vals.iter().enumerate().filter_map(|(k, v)| v.map(|v| (k as i64 * gap, v))).collect::<Vec<_>>();
+                // A series defined twice in one load keeps its last definition (test.go's map).
+                series.retain(|(l, _): &(Labels, Vec<(i64, f64)>)| *l != labels);
                 series.push((labels, samples));
                 i += 1;
             }
@@ -100,6 +107,7 @@ fn parse_file(text: &str) -> Result<Vec<Cmd>, String> {
                 t_ms: duration_ms(at).map_err(|e| format!("line {}: {e}", i + 1))?,
                 fail: m == "fail",
                 ordered: m == "ordered",
+                exact,
                 scalar: None,
                 expected: Vec::new(),
             };
@@ -141,7 +149,7 @@ fn compare_vector(ev: &Eval, got: &[(Labels, f64)]) -> Result<(), String> {
         if ev.ordered && *epos != pos + 1 {
             return Err(format!("expected metric {l} at position {epos} but was at {}", pos + 1));
         }
-        if !almost_equal(*exp, *v) {
+        if !almost_equal(*exp, *v, ev.exact) {
             return Err(format!("expected {exp} for {l} but got {v}"));
         }
         seen[k] = true;
@@ -157,7 +165,7 @@ fn compare(ev: &Eval, v: &Value) -> Result<(), String> {
         Value::Matrix(_) => Err("received range result on instant evaluation".into()),
         Value::String(_) => Err("received a string result".into()),
         Value::Scalar(x) => match ev.scalar {
-            Some(e) if almost_equal(e, *x) => Ok(()),
+            Some(e) if almost_equal(e, *x, ev.exact) => Ok(()),
             Some(e) => Err(format!("expected scalar {e} but got {x}")),
             None => Err(format!("expected a vector, got scalar {x}")),
         },
@@ -165,8 +173,19 @@ fn compare(ev: &Eval, v: &Value) -> Result<(), String> {
     }
 }
 
-const AT_UNSAFE: &[&str] =
-    &["days_in_month", "day_of_month", "day_of_week", "day_of_year", "hour", "minute", "month", "year", "predict_linear", "time", "timestamp"];
+const AT_UNSAFE: &[&str] = &[
+    "days_in_month",
+    "day_of_month",
+    "day_of_week",
+    "day_of_year",
+    "hour",
+    "minute",
+    "month",
+    "year",
+    "predict_linear",
+    "time",
+    "timestamp",
+];
 
 fn at_time(ms: i64) -> AtModifier {
     let t = if ms >= 0 {
@@ -180,21 +199,10 @@ fn at_time(ms: i64) -> AtModifier {
 /// test.go's atModifierTestCases: pin every selector and subquery outside a subquery to `ts`.
 fn set_at(e: &mut Expr, ts: i64, unsafe_fn: &mut bool) {
     match e {
-        Expr::VectorSelector(vs) => {
-            if vs.at.is_none() {
-                vs.at = Some(at_time(ts));
-            }
-        }
-        Expr::MatrixSelector(ms) => {
-            if ms.vs.at.is_none() {
-                ms.vs.at = Some(at_time(ts));
-            }
-        }
-        Expr::Subquery(sq) => {
-            if sq.at.is_none() {
-                sq.at = Some(at_time(ts));
-            }
-        }
+        Expr::VectorSelector(vs) if vs.at.is_none() => vs.at = Some(at_time(ts)),
+        Expr::MatrixSelector(ms) if ms.vs.at.is_none() => ms.vs.at = Some(at_time(ts)),
+        // Selectors inside a subquery keep their times: the subquery is pinned instead.
+        Expr::Subquery(sq) if sq.at.is_none() => sq.at = Some(at_time(ts)),
         Expr::Call(c) => {
             *unsafe_fn |= AT_UNSAFE.contains(&c.func.name);
             for a in &mut c.args.args {
@@ -269,10 +277,9 @@ fn run_eval(st: &Storage, ev: &Eval) -> Result<(), String> {
     Ok(())
 }
 
-#[test]
-fn promqltest_prometheus_v2_42() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/prometheus-v2.42/promql");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+/// Runs every `.test` file in `dir`; returns (passed, total, failure reports).
+fn run_dir(dir: &std::path::Path, exact: bool) -> (usize, usize, Vec<String>) {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "test"))
@@ -284,7 +291,7 @@ fn promqltest_prometheus_v2_42() {
     for f in &files {
         let name = f.file_name().unwrap().to_string_lossy().to_string();
         let text = std::fs::read_to_string(f).unwrap();
-        let cmds = match parse_file(&text) {
+        let cmds = match parse_file(&text, exact) {
             Ok(c) => c,
             Err(e) => panic!("{name}: {e}"),
         };
@@ -314,9 +321,34 @@ fn promqltest_prometheus_v2_42() {
             }
         }
     }
+    (passed, total, failures)
+}
+
+#[test]
+fn promqltest_prometheus_v2_42() {
+    // OPSDECK_PROMQLTEST_DIR runs another directory of .test files instead (exact comparison
+    // with OPSDECK_PROMQLTEST_EXACT=1, as promtool compares).
+    let (dir, exact) = match std::env::var_os("OPSDECK_PROMQLTEST_DIR") {
+        Some(d) => (PathBuf::from(d), std::env::var_os("OPSDECK_PROMQLTEST_EXACT").is_some()),
+        None => (PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/prometheus-v2.42/promql"), false),
+    };
+    let (passed, total, failures) = run_dir(&dir, exact);
     for f in &failures {
         println!("FAIL {f}");
     }
     println!("promqltest: {passed}/{total} evals");
     assert_eq!(passed, total, "{} promqltest statements failed", total - passed);
+}
+
+/// Cases of our own whose expected values are promtool 2.42's answers (see the generator in
+/// tests/promql_oracle/), compared exactly, as promtool compares.
+#[test]
+fn promqltest_promtool_oracle_cases() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/promql_oracle");
+    let (passed, total, failures) = run_dir(&dir, true);
+    for f in &failures {
+        println!("FAIL {f}");
+    }
+    println!("promql oracle cases: {passed}/{total} evals");
+    assert_eq!(passed, total, "{} oracle statements failed", total - passed);
 }
