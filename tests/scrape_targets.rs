@@ -36,7 +36,7 @@ async fn start() -> Server {
             }),
         )
         .route("/500", get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "boom") }))
-        .route("/hang", get(|| std::future::pending::<&'static str>()))
+        .route("/hang", get(std::future::pending::<&'static str>))
         .route(
             "/huge",
             get(|| async {
@@ -147,7 +147,8 @@ async fn failures_are_outcomes_with_reasons() {
         drop(l);
         format!("http://{a}/metrics")
     };
-    let cases: Vec<(String, Box<dyn Fn(&ScrapeError) -> bool>)> = vec![
+    type Want = Box<dyn Fn(&ScrapeError) -> bool>;
+    let cases: Vec<(String, Want)> = vec![
         (
             format!("{}/500", srv.base),
             Box::new(|e| matches!(e, ScrapeError::Status(s) if s == "500 Internal Server Error")),
