@@ -10,6 +10,7 @@ pub mod duration;
 pub mod health;
 pub mod logs;
 pub mod notify;
+pub mod panels;
 pub mod prom_api;
 pub mod promql;
 pub mod rules;
