@@ -17,12 +17,16 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+type Case = (&'static str, &'static [u8]);
+/// (name, sorted labels, value) of one sample.
+type Flat = (String, Vec<(String, String)>, f64);
+
 const TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 const OM: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// (content type, body). Explicit timestamps are avoided: Prometheus drops old ones as out of
 /// bounds while a bare in-memory store keeps them, which is not what is compared here.
-const CASES: &[(&str, &[u8])] = &[
+const CASES: &[Case] = &[
     (TEXT, b""),
     (TEXT, b"# HELP a_total Requests.\n# TYPE a_total counter\na_total{path=\"/x\"} 3\n"),
     (TEXT, b"a 1 \nb 2\t\n"),
@@ -120,7 +124,7 @@ async fn scrape_parser_agrees_with_prometheus() {
     let app = Router::new()
         .route(
             "/case/{n}",
-            get(|State(c): State<Arc<&'static [(&'static str, &'static [u8])]>>, Path(n): Path<usize>| async move {
+            get(|State(c): State<Arc<&'static [Case]>>, Path(n): Path<usize>| async move {
                 let (ct, body) = c[n];
                 ([("content-type", ct)], body.to_vec())
             }),
@@ -251,7 +255,7 @@ fn prometheus_parse_cross_check() {
             continue;
         }
         let Ok(scrape) = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))) else { continue };
-        let mut theirs: Vec<(String, Vec<(String, String)>, f64)> = Vec::new();
+        let mut theirs: Vec<Flat> = Vec::new();
         for s in scrape.samples {
             let mut labels: Vec<(String, String)> = s.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
             let (name, v) = match s.value {
@@ -280,7 +284,7 @@ fn prometheus_parse_cross_check() {
             labels.sort();
             theirs.push((name, labels, v));
         }
-        let key = |x: &(String, Vec<(String, String)>, f64)| format!("{}{:?}", x.0, x.1);
+        let key = |x: &Flat| format!("{}{:?}", x.0, x.1);
         let mut a: Vec<String> = ours.iter().map(key).collect();
         let mut b: Vec<String> = theirs.iter().map(key).collect();
         a.sort();
