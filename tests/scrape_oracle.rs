@@ -290,8 +290,7 @@ fn prometheus_parse_cross_check() {
         a.sort();
         b.sort();
         assert_eq!(a, b, "series differ for {text:?}");
-        let sum =
-            |v: &[(String, Vec<(String, String)>, f64)]| v.iter().map(|x| x.2).filter(|x| x.is_finite()).sum::<f64>();
+        let sum = |v: &[Flat]| v.iter().map(|x| x.2).filter(|x| x.is_finite()).sum::<f64>();
         assert!((sum(&ours) - sum(&theirs)).abs() <= 1e-6 * sum(&ours).abs().max(1.0));
         compared += 1;
     }
