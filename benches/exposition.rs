@@ -26,11 +26,16 @@ fn exposition(endpoints: usize) -> String {
         for m in ["GET", "POST"] {
             for s in statuses {
                 let v = rnd(10_000_000);
-                let _ = writeln!(out, "http_requests_total{{method=\"{m}\",endpoint=\"/api/v1/resource_{e}/items\",status=\"{s}\"}} {v}");
+                let _ = writeln!(
+                    out,
+                    "http_requests_total{{method=\"{m}\",endpoint=\"/api/v1/resource_{e}/items\",status=\"{s}\"}} {v}"
+                );
             }
         }
     }
-    out.push_str("# HELP http_request_duration_seconds HTTP request latency\n# TYPE http_request_duration_seconds histogram\n");
+    out.push_str(
+        "# HELP http_request_duration_seconds HTTP request latency\n# TYPE http_request_duration_seconds histogram\n",
+    );
     for e in 0..endpoints {
         for m in ["GET", "POST"] {
             let mut c = 0;
@@ -42,8 +47,14 @@ fn exposition(endpoints: usize) -> String {
                 );
             }
             let sum = c as f64 * 0.137;
-            let _ = writeln!(out, "http_request_duration_seconds_sum{{method=\"{m}\",endpoint=\"/api/v1/resource_{e}/items\"}} {sum:.6}");
-            let _ = writeln!(out, "http_request_duration_seconds_count{{method=\"{m}\",endpoint=\"/api/v1/resource_{e}/items\"}} {c}");
+            let _ = writeln!(
+                out,
+                "http_request_duration_seconds_sum{{method=\"{m}\",endpoint=\"/api/v1/resource_{e}/items\"}} {sum:.6}"
+            );
+            let _ = writeln!(
+                out,
+                "http_request_duration_seconds_count{{method=\"{m}\",endpoint=\"/api/v1/resource_{e}/items\"}} {c}"
+            );
         }
     }
     out.push_str("# HELP active_scrapers Number of active scrapers\n# TYPE active_scrapers gauge\n");

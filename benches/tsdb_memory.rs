@@ -48,7 +48,11 @@ fn main() {
     let after = rss_bytes();
     let n = st.num_samples();
     println!("tsdb memory: {series} series x {minutes} min at 15 s = {n} samples");
-    println!("  sample arrays: {:.1} MiB, {:.2} bytes per stored sample", st.sample_bytes() as f64 / 1048576.0, st.sample_bytes() as f64 / n as f64);
+    println!(
+        "  sample arrays: {:.1} MiB, {:.2} bytes per stored sample",
+        st.sample_bytes() as f64 / 1048576.0,
+        st.sample_bytes() as f64 / n as f64
+    );
     println!(
         "  process RSS: {:.1} MiB (before {:.1} MiB), {:.2} bytes per sample all-in",
         after as f64 / 1048576.0,
