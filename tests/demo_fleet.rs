@@ -312,3 +312,18 @@ async fn written_config_parses_and_rule_file_lands_next_to_it() {
         assert!(d.contains(&e.api_url()), "{d}");
     }
 }
+
+#[tokio::test]
+async fn deploy_needs_the_token_when_one_is_set() {
+    let fleet = Fleet::start_with(Some("s3cret".into())).await.unwrap();
+    let api = fleet.env("staging").unwrap().api_url();
+    let text = fleet.config_toml(Path::new("/tmp/st"));
+    assert!(text.contains("token_env = \"OPSDECK_DEMO_TOKEN\""), "{text}");
+    assert_eq!(deploy(&api, "1.4.0").await.status(), 401);
+    let c = reqwest::Client::new();
+    let r = c.post(format!("{api}/deploy")).bearer_auth("wrong").json(&serde_json::json!({"version": "1.4.0"})).send();
+    assert_eq!(r.await.unwrap().status(), 401);
+    let r = c.post(format!("{api}/deploy")).bearer_auth("s3cret").json(&serde_json::json!({"version": "1.4.0"})).send();
+    assert_eq!(r.await.unwrap().status(), 202);
+    eventually(10, "1.4.0 to run", || async { (running_version(&api).await == "1.4.0").then_some(()) }).await;
+}
