@@ -80,6 +80,16 @@ impl Labels {
     pub fn without_name(&self) -> Labels {
         self.without(&["__name__"])
     }
+
+    /// Only the labels named in `names` (shares the interned strings).
+    pub fn keep(&self, names: &[&str]) -> Labels {
+        Labels(self.0.iter().filter(|(k, _)| names.contains(&k.as_ref())).cloned().collect::<Vec<_>>().into())
+    }
+
+    /// Labels matching `f` (shares the interned strings).
+    pub fn filter(&self, f: impl Fn(&str) -> bool) -> Labels {
+        Labels(self.0.iter().filter(|(k, _)| f(k)).cloned().collect::<Vec<_>>().into())
+    }
 }
 
 impl fmt::Display for Labels {

@@ -1,0 +1,216 @@
+//! Fixed dashboard data for render snapshots and the render benchmark: three environments (one up,
+//! one down and above its error threshold after a bad deploy, one stale with a gap in its data),
+//! every built-in panel, a user table panel, alerts in each state and a deploy marker.
+//! Deterministic: no clock, no randomness.
+
+use crate::app::*;
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// 2023-11-14 22:13:20 UTC.
+pub const NOW: Millis = 1_700_000_000_000;
+const STEP: Millis = 15_000;
+
+fn wave(i: i64, base: f64, amp: f64, period: f64) -> f64 {
+    base + amp * ((i as f64) / period).sin()
+}
+
+fn series(label: &str, env: &str, f: impl Fn(i64) -> Option<f64>) -> PanelSeries {
+    // Six hours of points, so every window has data to show.
+    let n = 6 * 3600 * 1000 / STEP;
+    PanelSeries {
+        label: label.into(),
+        env: Some(env.into()),
+        points: (0..=n).map(|k| (NOW - (n - k) * STEP, f(k))).collect(),
+    }
+}
+
+/// A state from the config-less start: environments known, nothing checked, no data.
+pub fn empty() -> State {
+    let envs = ["production", "staging", "development"]
+        .iter()
+        .map(|n| EnvInfo { name: n.to_string(), protected: *n == "production" })
+        .collect();
+    let mut s = State::new(envs, Duration::from_secs(6 * 3600));
+    s.now = NOW;
+    s
+}
+
+pub fn full() -> State {
+    let mut s = empty();
+    let n = 6 * 3600 * 1000 / STEP;
+    let bad_from = n - 24; // the bad deploy, six minutes ago
+    let gap = (n - 30)..(n - 20); // development's target was down for a while…
+    let hist =
+        |base: f64, fail_every: usize| -> VecDeque<Option<f64>> {
+            (0..60)
+                .map(|i| {
+                    if fail_every > 0 && i % fail_every == 0 {
+                        None
+                    } else {
+                        Some(wave(i as i64, base, base / 3.0, 4.0))
+                    }
+                })
+                .collect()
+        };
+    let healths = [
+        EnvHealth {
+            health: Health::Up,
+            latency_ms: Some(42.0),
+            version: Some("1.4.1".into()),
+            reason: None,
+            last_check: Some(NOW - 2_000),
+            last_ok: Some(NOW - 2_000),
+            latency_history: hist(40.0, 0),
+            checks_ok: 1798,
+            checks_total: 1800,
+        },
+        EnvHealth {
+            health: Health::Down,
+            latency_ms: Some(18.0),
+            version: Some("1.5.0-bad".into()),
+            reason: Some("HTTP 503".into()),
+            last_check: Some(NOW - 1_000),
+            last_ok: Some(NOW - 360_000),
+            latency_history: hist(25.0, 3),
+            checks_ok: 1620,
+            checks_total: 1800,
+        },
+        EnvHealth {
+            health: Health::Stale,
+            latency_ms: None,
+            version: Some("1.5.0".into()),
+            reason: Some("timeout after 3s".into()),
+            last_check: Some(NOW - 9_000),
+            last_ok: Some(NOW - 75_000),
+            latency_history: hist(60.0, 5),
+            checks_ok: 1500,
+            checks_total: 1800,
+        },
+    ];
+    for (i, h) in healths.into_iter().enumerate() {
+        s.health[i] = h;
+    }
+    let gap2 = gap.clone();
+    let dev = move |k: i64, v: f64| if gap2.contains(&k) || k > n - 4 { None } else { Some(v) };
+    let errors = PanelData {
+        id: "errors".into(),
+        title: "Error rate (5xx)".into(),
+        unit: Unit::Percent,
+        kind: PanelKind::Line,
+        series: vec![
+            series("production", "production", |k| Some(wave(k, 0.5, 0.3, 7.0))),
+            series("staging", "staging", |k| {
+                Some(if k >= bad_from { wave(k, 38.0, 3.0, 3.0) } else { wave(k, 0.8, 0.4, 5.0) })
+            }),
+            {
+                let dev = dev.clone();
+                series("development", "development", move |k| dev(k, wave(k, 1.2, 0.6, 9.0)))
+            },
+        ],
+        threshold: Some(("HighErrorRate".into(), 5.0)),
+        note: Some("development: no data since 22:12 (target down)".into()),
+    };
+    let mut lat = Vec::new();
+    for (env, base) in [("production", 0.08), ("staging", 0.12)] {
+        for (q, mul) in [("p50", 1.0), ("p95", 3.0), ("p99", 6.0)] {
+            lat.push(series(&format!("{env} {q}"), env, |k| Some(wave(k, base * mul, base * mul / 4.0, 6.0))));
+        }
+    }
+    let latency = PanelData {
+        id: "latency".into(),
+        title: "Latency p50 / p95 / p99".into(),
+        unit: Unit::S,
+        kind: PanelKind::Line,
+        series: lat,
+        threshold: Some(("SlowResponseTime".into(), 2.0)),
+        note: None,
+    };
+    let scrapers = PanelData {
+        id: "scrapers".into(),
+        title: "Scrapers".into(),
+        unit: Unit::Plain,
+        kind: PanelKind::Line,
+        series: vec![
+            series("twitter ok/s", "production", |k| Some(wave(k, 12.0, 3.0, 8.0))),
+            series("reddit err/s", "production", |k| Some(if k > n - 40 { wave(k, 6.0, 1.0, 2.0) } else { 0.2 })),
+            series("active scrapers", "production", |k| Some(if k > n - 40 { 3.0 } else { 4.0 })),
+        ],
+        threshold: None,
+        note: None,
+    };
+    let business = PanelData {
+        id: "business".into(),
+        title: "Business: AI requests, USD/h".into(),
+        unit: Unit::Usd,
+        kind: PanelKind::Line,
+        series: vec![
+            series("openai gpt-4o USD/h", "production", |k| Some(wave(k, 4.2, 0.8, 10.0))),
+            series("anthropic claude USD/h", "production", |k| Some(wave(k, 2.1, 0.5, 12.0))),
+        ],
+        threshold: None,
+        note: None,
+    };
+    let user = PanelData {
+        id: "user:0".into(),
+        title: "AI requests by status".into(),
+        unit: Unit::Plain,
+        kind: PanelKind::Table,
+        series: vec![
+            series("openai ok", "production", |k| Some(wave(k, 1200.0, 200.0, 5.0))),
+            series("openai error", "production", |k| Some(wave(k, 12.0, 4.0, 5.0))),
+        ],
+        threshold: None,
+        note: None,
+    };
+    s.apply(Event::Panels(vec![errors, latency, scrapers, business, user]));
+    let alert = |key: &str, name: &str, state: AlertState, sev: &str, env: &str, summary: &str, since: Millis| {
+        AlertView {
+        key: key.into(),
+        name: name.into(),
+        state,
+        severity: sev.into(),
+        env: Some(env.into()),
+        summary: summary.into(),
+        active_since: NOW - since,
+        resolved_at: (state == AlertState::Resolved).then_some(NOW - 60_000),
+        value: 0.38,
+        expr: "sum by (env) (rate(http_requests_total{status=~\"5..\"}[1m])) / sum by (env) (rate(http_requests_total[1m])) > 0.05".into(),
+        labels: vec![("alertname".into(), name.into()), ("env".into(), env.into()), ("severity".into(), sev.into())],
+        annotations: vec![
+            ("summary".into(), summary.into()),
+            ("runbook_url".into(), "https://runbooks.example.org/high-error-rate".into()),
+        ],
+        history: vec![(NOW - since, AlertState::Pending), (NOW - since + 30_000, AlertState::Firing)],
+        acked: false,
+        silenced_until: None,
+    }
+    };
+    s.apply(Event::Alerts(vec![
+        alert(
+            "b",
+            "ScraperFailures",
+            AlertState::Pending,
+            "warning",
+            "production",
+            "reddit scraper errors: 14 in 2m",
+            40_000,
+        ),
+        alert("c", "SlowResponseTime", AlertState::Resolved, "warning", "development", "p95 latency 2.4s", 900_000),
+        alert("a", "HighErrorRate", AlertState::Firing, "critical", "staging", "5xx ratio 38% on staging", 300_000),
+    ]));
+    s.apply(Event::Markers(vec![Marker {
+        at: NOW - 24 * STEP,
+        env: "staging".into(),
+        label: "1.5.0-bad".into(),
+        rollback: false,
+    }]));
+    s.apply(Event::Stats(EngineStats {
+        series: 1843,
+        samples: 412_000,
+        dropped_series: 0,
+        targets_up: 8,
+        targets_total: 9,
+    }));
+    s
+}
