@@ -65,7 +65,7 @@ fn staging_selected_error_rate_zoomed_120x40() {
     press(&mut s, KeyCode::Char('l')); // error rate
     press(&mut s, KeyCode::Enter);
     let out = screen(&s, 120, 40);
-    assert!(out.contains("above HighErrorRate 5%"), "threshold crossing must be stated in words");
+    assert!(out.contains("⚠ over 5%"), "threshold crossing must be stated in words");
     insta::assert_snapshot!(out);
 }
 

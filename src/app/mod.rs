@@ -40,14 +40,6 @@ pub const WINDOWS: [Duration; 4] =
 pub const SILENCES: [Duration; 4] =
     [Duration::from_secs(900), Duration::from_secs(3600), Duration::from_secs(4 * 3600), Duration::from_secs(86400)];
 
-/// Built-in panels (issue 4), in reading order: id, title, unit, kind.
-pub const BUILTIN_PANELS: [(&str, &str, Unit, PanelKind); 4] = [
-    ("errors", "Error rate (5xx)", Unit::Percent, PanelKind::Line),
-    ("latency", "Latency p50 / p95 / p99", Unit::S, PanelKind::Line),
-    ("scrapers", "Scrapers", Unit::Plain, PanelKind::Line),
-    ("business", "Business: AI requests, USD/h", Unit::Usd, PanelKind::Line),
-];
-
 pub const OVERVIEW_ID: &str = "overview";
 pub const ALERTS_ID: &str = "alerts";
 pub const LOGS_ID: &str = "logs";
@@ -177,15 +169,16 @@ impl State {
     /// An empty state: environments known by name, nothing checked yet.
     pub fn new(envs: Vec<EnvInfo>, history: Duration) -> State {
         let health = envs.iter().map(|_| EnvHealth::default()).collect();
-        let panels = BUILTIN_PANELS
-            .iter()
-            .map(|(id, title, unit, kind)| PanelData {
-                id: id.to_string(),
-                title: title.to_string(),
-                unit: *unit,
-                kind: *kind,
+        // Placeholders for the built-in panels until the engine's first evaluation arrives.
+        let panels = crate::panels::builtin("1m")
+            .into_iter()
+            .map(|d| PanelData {
+                id: d.id,
+                title: d.title,
+                unit: d.unit,
+                kind: d.kind,
                 series: Vec::new(),
-                threshold: None,
+                threshold: d.threshold,
                 note: Some(strings::NO_DATA_YET.to_string()),
             })
             .collect();

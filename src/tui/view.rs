@@ -54,11 +54,14 @@ fn panel(state: &State, pal: &Palette, f: &mut Frame, id: &str, r: Rect) {
 
 /// A panel frame: the focused one is marked with ▶ and a bold border, not only a colour.
 fn block<'a>(state: &State, pal: &Palette, id: &str, title: String) -> Block<'a> {
+    block_spans(state, pal, id, vec![Span::styled(title, pal.title())])
+}
+
+fn block_spans<'a>(state: &State, pal: &Palette, id: &str, mut title: Vec<Span<'a>>) -> Block<'a> {
     let focused = state.ui.focus == id;
-    let mark = if focused { "▶ " } else { "" };
-    Block::bordered()
-        .border_style(pal.border(focused))
-        .title(Line::from(vec![Span::styled(format!(" {mark}{title} "), pal.title())]))
+    title.insert(0, Span::styled(if focused { " ▶ " } else { " " }, pal.title()));
+    title.push(Span::raw(" "));
+    Block::bordered().border_style(pal.border(focused)).title(Line::from(title))
 }
 
 fn header(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
@@ -292,18 +295,19 @@ fn data_panel(state: &State, pal: &Palette, f: &mut Frame, p: &PanelData, r: Rec
         p.series.iter().enumerate().filter(|(_, s)| state.env_visible(s.env.as_deref())).collect();
     let crossed =
         p.threshold.as_ref().is_some_and(|(_, t)| visible.iter().any(|(_, s)| s.last().is_some_and(|v| v > *t)));
-    let mut title = format!("{} · {}", p.title, crate::duration::format(state.ui.window));
+    let mut rest = format!(" · {}", crate::duration::format(state.ui.window));
     if let Some(env) = state.selected_env_name() {
-        title.push_str(&format!(" · {env}"));
+        rest.push_str(&format!(" · {env}"));
     }
-    let mut b = block(state, pal, &p.id, title);
+    let mut spans = vec![Span::styled(p.title.clone(), pal.title())];
     if crossed {
-        let (name, t) = p.threshold.as_ref().expect("crossed implies a threshold");
-        b = b.title(Line::from(Span::styled(
-            format!(" ⚠ above {name} {} ", format::value(*t, p.unit)),
-            pal.fg(pal.bad).add_modifier(Modifier::BOLD),
-        )));
+        // Said in words next to the title, so it survives narrow columns and no colour.
+        let (_, t) = p.threshold.as_ref().expect("crossed implies a threshold");
+        let warn = format!(" ⚠ over {}", format::value(*t, p.unit));
+        spans.push(Span::styled(warn, pal.fg(pal.bad).add_modifier(Modifier::BOLD)));
     }
+    spans.push(Span::styled(rest, pal.title()));
+    let mut b = block_spans(state, pal, &p.id, spans);
     let has_data = visible.iter().any(|(_, s)| s.points.iter().any(|(_, v)| v.is_some()));
     if !has_data {
         let note = p.note.clone().unwrap_or_else(|| S::NO_DATA.to_string());
@@ -318,6 +322,16 @@ fn data_panel(state: &State, pal: &Palette, f: &mut Frame, p: &PanelData, r: Rec
         PanelKind::Line => line_chart(state, pal, f, p, &visible, b, r),
         PanelKind::Bars | PanelKind::Gauge => bars(pal, f, p, &visible, b, r),
         PanelKind::Table => table(pal, f, p, &visible, b, r),
+    }
+}
+
+/// "HighErrorRate 5%": the value is added unless the name already states it.
+fn threshold_label(name: &str, t: f64, unit: Unit) -> String {
+    let v = format::value(t, unit);
+    if name.contains(&v) {
+        name.to_string()
+    } else {
+        format!("{name} {v}")
     }
 }
 
@@ -408,7 +422,7 @@ fn line_chart(
     let mut entries: Vec<(String, Style)> =
         segs.iter().map(|(i, label, _)| (format!("━ {label}"), pal.series(*i))).collect();
     if let Some((name, t)) = &p.threshold {
-        entries.push((format!("┄ {name} {}", format::value(*t, p.unit)), pal.fg(pal.threshold)));
+        entries.push((format!("┄ {}", threshold_label(name, *t, p.unit)), pal.fg(pal.threshold)));
     }
     for m in &markers {
         let what = if m.rollback { "rollback" } else { "deploy" };
