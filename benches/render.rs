@@ -43,7 +43,12 @@ fn tail_latency() {
         .collect();
     us.sort_by(f64::total_cmp);
     let q = |p: f64| us[((us.len() - 1) as f64 * p) as usize];
-    println!("render 200x50 single frames: p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs (goal p99 <= 2000 µs)", q(0.5), q(0.99), q(1.0));
+    println!(
+        "render 200x50 single frames: p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs (goal p99 <= 2000 µs)",
+        q(0.5),
+        q(0.99),
+        q(1.0)
+    );
 }
 
 criterion_group!(benches, frames);

@@ -14,7 +14,10 @@ struct Tmux {
 fn have_tmux() -> bool {
     let ok = Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success());
     if !ok {
-        assert!(std::env::var("OPSDECK_REQUIRE_TOOLS").as_deref() != Ok("1"), "tmux is required (OPSDECK_REQUIRE_TOOLS=1)");
+        assert!(
+            std::env::var("OPSDECK_REQUIRE_TOOLS").as_deref() != Ok("1"),
+            "tmux is required (OPSDECK_REQUIRE_TOOLS=1)"
+        );
         eprintln!("note: tmux not installed; skipping the terminal end-to-end test");
     }
     ok
@@ -42,13 +45,15 @@ impl Tmux {
     }
 
     fn screen(&self) -> String {
-        let out = Command::new("tmux").args(["-L", &self.socket, "capture-pane", "-p", "-t", self.session]).output().unwrap();
+        let out =
+            Command::new("tmux").args(["-L", &self.socket, "capture-pane", "-p", "-t", self.session]).output().unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     fn keys(&self, keys: &[&str]) {
         for k in keys {
-            let st = Command::new("tmux").args(["-L", &self.socket, "send-keys", "-t", self.session, k]).status().unwrap();
+            let st =
+                Command::new("tmux").args(["-L", &self.socket, "send-keys", "-t", self.session, k]).status().unwrap();
             assert!(st.success());
         }
     }
@@ -78,7 +83,9 @@ impl Drop for Tmux {
 }
 
 fn wait_for_envs(t: &Tmux) {
-    t.wait("the three environments", 20, |s| s.contains("production") && s.contains("staging") && s.contains("development"));
+    t.wait("the three environments", 20, |s| {
+        s.contains("production") && s.contains("staging") && s.contains("development")
+    });
 }
 
 fn quit_and_check_restored(t: &Tmux) {

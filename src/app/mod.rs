@@ -9,9 +9,11 @@ pub mod strings;
 
 pub use model::*;
 
-use crate::config::{Config, Theme};
+use crate::config::{Config, LogSettings, Theme};
+use crate::logs::{Level, LogBuffer, LogStore, LogView};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 use keymap::Action;
+use std::collections::BTreeMap;
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -44,57 +46,33 @@ pub const OVERVIEW_ID: &str = "overview";
 pub const ALERTS_ID: &str = "alerts";
 pub const LOGS_ID: &str = "logs";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LevelFilter {
-    #[default]
-    All,
-    WarnPlus,
-    Error,
+/// An overlay of the logs panel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogOverlay {
+    /// One record opened: (environment, sequence number in its buffer).
+    Details(String, u64),
+    /// Every line with this request id, across environments.
+    Correlate(String),
 }
 
-impl LevelFilter {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LevelFilter::All => "all",
-            LevelFilter::WarnPlus => "warn+",
-            LevelFilter::Error => "error",
-        }
-    }
-    fn next(self) -> Self {
-        match self {
-            LevelFilter::All => LevelFilter::WarnPlus,
-            LevelFilter::WarnPlus => LevelFilter::Error,
-            LevelFilter::Error => LevelFilter::All,
-        }
-    }
-}
-
-/// The logs view's own state (what to show; the records themselves come from `crate::logs`).
-#[derive(Debug, Clone)]
+/// The logs view's settings, shared by every environment's `LogView` (the records and each
+/// environment's selection live in `State::logs` / `State::log_views`).
+#[derive(Debug, Clone, Default)]
 pub struct LogsUi {
-    pub follow: bool,
-    pub level: LevelFilter,
-    /// The search as typed; `regex` is its compiled form once accepted with Enter.
+    /// Least severity shown (`None` = all).
+    pub level: Option<Level>,
+    /// The search as typed; applied to the views with Enter.
     pub query: String,
     pub editing: bool,
-    pub regex: Option<regex::Regex>,
-    /// Which match `n`/`N` is on (index among matches, not lines).
-    pub match_no: usize,
-    /// Lines scrolled up from the newest (0 = bottom) while paused.
-    pub scroll: usize,
+    pub overlay: Option<LogOverlay>,
 }
 
-impl Default for LogsUi {
-    fn default() -> Self {
-        LogsUi {
-            follow: true,
-            level: LevelFilter::All,
-            query: String::new(),
-            editing: false,
-            regex: None,
-            match_no: 0,
-            scroll: 0,
-        }
+pub fn level_label(l: Option<Level>) -> &'static str {
+    match l {
+        None => "all",
+        Some(Level::Warning) => "warn+",
+        Some(Level::Error) => "error+",
+        Some(l) => l.as_str(),
     }
 }
 
@@ -137,6 +115,12 @@ pub struct State {
     pub utc_offset_secs: i32,
     /// Samples kept in memory: the longest window on offer.
     pub history: Duration,
+    /// Every environment's log ring buffer.
+    pub logs: LogStore,
+    /// Per environment: the filtered list, selection and follow state over its buffer.
+    pub log_views: BTreeMap<String, LogView>,
+    /// `[log] trace_url`, for trace links in a record's details.
+    pub trace_url: Option<String>,
     pub ui: UiState,
 }
 
@@ -195,6 +179,9 @@ impl State {
             now: 0,
             utc_offset_secs: 0,
             history,
+            logs: LogStore::new(&LogSettings::default()),
+            log_views: BTreeMap::new(),
+            trace_url: None,
             ui: UiState {
                 env: None,
                 focus: OVERVIEW_ID.to_string(),
@@ -227,6 +214,8 @@ impl State {
             });
         }
         s.ui.theme = cfg.ui.theme;
+        s.logs = LogStore::new(&cfg.log_settings);
+        s.trace_url = cfg.log_settings.trace_url.clone();
         s
     }
 
@@ -264,7 +253,48 @@ impl State {
             Event::Markers(m) => self.markers = m,
             Event::Notice(s) => self.notice(s),
             Event::Stats(s) => self.stats = s,
+            Event::Logs(batch) => {
+                let env = batch.env.to_string();
+                self.logs.apply(batch, self.now);
+                let (level, query) = (self.ui.logs.level, self.ui.logs.query.clone());
+                let view = self.log_views.entry(env.clone()).or_insert_with(|| {
+                    let mut v = LogView::new();
+                    v.set_min_level(level);
+                    // The query compiled once already when it was entered.
+                    let _ = v.set_search(&query);
+                    v
+                });
+                if let Some(buf) = self.logs.get(&env) {
+                    view.refresh(buf);
+                }
+            }
         }
+    }
+
+    /// The selected environment's log view and buffer, when one environment is chosen.
+    fn log_view(&mut self) -> Option<(&mut LogView, &LogBuffer)> {
+        let env = self.ui.env.and_then(|i| self.envs.get(i))?.name.clone();
+        let buf = self.logs.get(&env)?;
+        let view = self.log_views.get_mut(&env)?;
+        Some((view, buf))
+    }
+
+    /// Re-filter every environment's view after a setting changed.
+    fn refresh_logs(&mut self) {
+        for (env, v) in self.log_views.iter_mut() {
+            if let Some(b) = self.logs.get(env) {
+                v.refresh(b);
+            }
+        }
+    }
+
+    /// `n`, `N`, `e`, `c` and Enter on records need one environment: say so instead of doing nothing.
+    fn need_one_env(&mut self) -> bool {
+        if self.ui.env.is_none() {
+            self.notice(strings::PICK_ENV_FOR_LOGS.to_string());
+            return false;
+        }
+        true
     }
 
     fn notice(&mut self, s: String) {
@@ -376,10 +406,10 @@ impl State {
                         self.ui.alert_sel.saturating_sub(1)
                     };
                 } else if self.ui.focus == LOGS_ID {
-                    let l = &mut self.ui.logs;
-                    // Scrolling up pauses following, as `less +F` does; back at the bottom resumes.
-                    l.scroll = if down { l.scroll.saturating_sub(1) } else { l.scroll + 1 };
-                    l.follow = l.scroll == 0;
+                    if let Some((v, _)) = self.log_view() {
+                        // Moving pauses following, as `less +F` does; f resumes.
+                        v.move_by(if down { 1 } else { -1 });
+                    }
                 } else if !self.ui.zoom {
                     self.move_focus(down);
                 }
@@ -389,13 +419,20 @@ impl State {
             Action::Enter => {
                 if self.ui.focus == ALERTS_ID && self.selected_alert().is_some() {
                     self.ui.details = true;
+                } else if self.ui.focus == LOGS_ID && self.ui.env.is_some() {
+                    let env = self.selected_env_name().unwrap_or_default().to_string();
+                    if let Some(seq) = self.log_view().and_then(|(v, _)| v.selected()) {
+                        self.ui.logs.overlay = Some(LogOverlay::Details(env, seq));
+                    }
                 } else {
                     self.ui.zoom = true;
                 }
             }
             Action::Zoom => self.ui.zoom = !self.ui.zoom,
             Action::Esc => {
-                if self.ui.details {
+                if self.ui.logs.overlay.is_some() {
+                    self.ui.logs.overlay = None;
+                } else if self.ui.details {
                     self.ui.details = false;
                 } else {
                     self.ui.zoom = false;
@@ -439,20 +476,60 @@ impl State {
                 let name = format!("{:?}", self.ui.theme).to_lowercase();
                 self.notice(strings::theme_set(&name));
             }
-            Action::Follow => {
-                let l = &mut self.ui.logs;
-                l.follow = !l.follow;
-                if l.follow {
-                    l.scroll = 0;
+            Action::Follow => match self.log_view() {
+                Some((v, _)) => {
+                    v.toggle_follow();
                 }
+                None => {
+                    // All environments: one switch for every view.
+                    let follow = !self.log_views.values().all(|v| v.follow);
+                    for v in self.log_views.values_mut() {
+                        if v.follow != follow {
+                            v.toggle_follow();
+                        }
+                    }
+                }
+            },
+            Action::LevelFilter => {
+                let l = match self.ui.logs.level {
+                    None => Some(Level::Warning),
+                    Some(l) if l < Level::Error => Some(Level::Error),
+                    Some(_) => None,
+                };
+                self.ui.logs.level = l;
+                for v in self.log_views.values_mut() {
+                    v.set_min_level(l);
+                }
+                self.refresh_logs();
             }
-            Action::LevelFilter => self.ui.logs.level = self.ui.logs.level.next(),
             Action::Search => {
                 self.ui.focus = LOGS_ID.to_string();
                 self.ui.logs.editing = true;
             }
-            Action::SearchNext => self.ui.logs.match_no += 1,
-            Action::SearchPrev => self.ui.logs.match_no = self.ui.logs.match_no.saturating_sub(1),
+            Action::SearchNext | Action::SearchPrev | Action::NextError => {
+                if !self.need_one_env() {
+                    return None;
+                }
+                let found = self.log_view().map(|(v, b)| match action {
+                    Action::SearchNext => v.next_match(b),
+                    Action::SearchPrev => v.prev_match(b),
+                    _ => v.next_error(b),
+                });
+                if found != Some(true) {
+                    let what = if action == Action::NextError { strings::NO_ERRORS } else { strings::NO_MATCHES };
+                    self.notice(what.to_string());
+                }
+            }
+            Action::Correlate => {
+                if !self.need_one_env() {
+                    return None;
+                }
+                let rid = self.log_view().and_then(|(v, b)| v.selected_record(b)).map(|r| r.request_id.clone());
+                match rid {
+                    Some(Some(id)) => self.ui.logs.overlay = Some(LogOverlay::Correlate(id)),
+                    _ => self.notice(strings::NO_REQUEST_ID.to_string()),
+                }
+            }
             Action::Deploy => self.notice(strings::DEPLOY_NOT_BUILT.to_string()),
             Action::Rollback => self.notice(strings::ROLLBACK_NOT_BUILT.to_string()),
             Action::Promote => self.notice(strings::PROMOTE_NOT_BUILT.to_string()),
@@ -491,17 +568,22 @@ impl State {
             KeyCode::Esc => l.editing = false,
             KeyCode::Enter => {
                 l.editing = false;
-                l.match_no = 0;
-                if l.query.is_empty() {
-                    l.regex = None;
-                    return;
+                let query = l.query.clone();
+                let mut err = None;
+                for v in self.log_views.values_mut() {
+                    if let Err(e) = v.set_search(&query) {
+                        err = Some(e.to_string());
+                    }
                 }
-                match regex::Regex::new(&l.query) {
-                    Ok(r) => l.regex = Some(r),
-                    Err(e) => {
-                        l.regex = None;
-                        let msg = strings::invalid_regex(&crate::sanitize::line(&e.to_string()));
-                        self.notice(msg);
+                if let Err(e) = regex::Regex::new(&query) {
+                    err.get_or_insert(e.to_string());
+                }
+                if let Some(e) = err {
+                    self.notice(strings::invalid_regex(&crate::sanitize::line(&e)));
+                } else if !query.is_empty() && self.ui.env.is_some() {
+                    // Jump to the first match, as `less` does.
+                    if let Some((v, b)) = self.log_view() {
+                        v.next_match(b);
                     }
                 }
             }

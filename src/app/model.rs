@@ -164,6 +164,8 @@ pub enum Event {
     Notice(String),
     /// Counters worth showing: series dropped at the cap, scrape failures, log lines dropped.
     Stats(EngineStats),
+    /// Log records from one environment's source (forward `logs::spawn_source`'s batches as is).
+    Logs(crate::logs::LogBatch),
 }
 
 #[derive(Debug, Clone, Default)]

@@ -233,6 +233,8 @@ pub fn full() -> State {
         label: "1.5.0-bad".into(),
         rollback: false,
     }]));
+    s.apply(Event::Logs(log_batch("production", &PROD_LOGS)));
+    s.apply(Event::Logs(log_batch("staging", &STAGING_LOGS)));
     s.apply(Event::Stats(EngineStats {
         series: 1843,
         samples: 412_000,
@@ -241,4 +243,29 @@ pub fn full() -> State {
         targets_total: 9,
     }));
     s
+}
+
+const PROD_LOGS: [&str; 5] = [
+    r#"{"timestamp":"2023-11-14T22:12:58.101000Z","level":"INFO","logger":"api","message":"GET /api/items 200","module":"views","function":"items","line":42,"request_id":"req-7f3a","duration":0.041}"#,
+    r#"{"timestamp":"2023-11-14T22:13:01.500000Z","level":"WARNING","logger":"scraper","message":"reddit rate limited, backing off 2s","module":"reddit","function":"fetch","line":88}"#,
+    r#"{"timestamp":"2023-11-14T22:13:05.000000Z","level":"INFO","logger":"api","message":"POST /api/scrape 202","module":"views","function":"scrape","line":71,"request_id":"req-9c1e"}"#,
+    r#"{"timestamp":"2023-11-14T22:13:10.250000Z","level":"ERROR","logger":"scraper","message":"reddit fetch failed: HTTP 429","module":"reddit","function":"fetch","line":97,"request_id":"req-9c1e"}"#,
+    "plain text line from a sidecar \x1b[2J with an escape",
+];
+
+const STAGING_LOGS: [&str; 4] = [
+    r#"{"timestamp":"2023-11-14T22:12:59.000000Z","level":"INFO","logger":"deploy","message":"now running 1.5.0-bad","module":"main","function":"boot","line":12}"#,
+    r#"{"timestamp":"2023-11-14T22:13:02.000000Z","level":"ERROR","logger":"api","message":"GET /api/items 500","module":"views","function":"items","line":42,"request_id":"req-9c1e","exception":"Traceback (most recent call last):\n  File \"views.py\", line 42, in items\nKeyError: 'price'"}"#,
+    r#"{"timestamp":"2023-11-14T22:13:07.000000Z","level":"ERROR","logger":"api","message":"GET /api/orders 500","module":"views","function":"orders","line":58,"request_id":"req-51aa"}"#,
+    r#"{"timestamp":"2023-11-14T22:13:12.000000Z","level":"INFO","logger":"api","message":"GET /health 503","module":"views","function":"health","line":9}"#,
+];
+
+fn log_batch(env: &str, lines: &[&str]) -> crate::logs::LogBatch {
+    let env: std::sync::Arc<str> = env.into();
+    crate::logs::LogBatch {
+        records: lines.iter().map(|l| crate::logs::parse_line(l.as_bytes(), 0, Some(env.clone()))).collect(),
+        env,
+        notice: None,
+        failed: false,
+    }
 }
