@@ -15,7 +15,8 @@ use ratatui::layout::{Alignment, Constraint, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::symbols::Marker as DotMarker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Block, Cell, Chart, Clear, Dataset, GraphType, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::canvas::{Canvas, Line as CanvasLine, Points};
+use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
 pub fn view(state: &State, f: &mut Frame) {
@@ -271,29 +272,6 @@ fn last_ok_label(state: &State, t: Option<i64>) -> String {
     }
 }
 
-/// Split a series into runs without gaps, so a missing sample is a gap and never drawn as zero.
-fn segments(points: &[(i64, Option<f64>)], now: i64, from: i64) -> Vec<Vec<(f64, f64)>> {
-    let mut out: Vec<Vec<(f64, f64)>> = Vec::new();
-    let mut cur: Vec<(f64, f64)> = Vec::new();
-    for &(t, v) in points {
-        if t < from || t > now {
-            continue;
-        }
-        match v {
-            Some(v) if v.is_finite() => cur.push(((t - now) as f64 / 1000.0, v)),
-            _ => {
-                if !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                }
-            }
-        }
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
-}
-
 fn data_panel(state: &State, pal: &Palette, f: &mut Frame, p: &PanelData, r: Rect) {
     let visible: Vec<(usize, &crate::app::PanelSeries)> =
         p.series.iter().enumerate().filter(|(_, s)| state.env_visible(s.env.as_deref())).collect();
@@ -388,6 +366,9 @@ fn legend_lines<'a>(entries: Vec<(String, Style)>, width: u16, max_lines: usize)
     lines
 }
 
+/// A time chart drawn on one Braille canvas layer: ratatui's `Chart` starts a new layer (a new
+/// grid) for every dataset, and gaps split a series into many datasets, which made frames slow.
+/// Gaps are simply not joined; a lone point between gaps is drawn as a dot.
 fn line_chart(
     state: &State,
     pal: &Palette,
@@ -399,14 +380,14 @@ fn line_chart(
 ) {
     let win = state.ui.window.as_millis() as i64;
     let (now, from) = (state.now, state.now - win);
-    type Segments = Vec<Vec<(f64, f64)>>;
-    let segs: Vec<(usize, String, Segments)> =
-        visible.iter().map(|(i, s)| (*i, legend_label(s, p.unit), segments(&s.points, now, from))).collect();
+    let in_window = |t: i64| t >= from && t <= now;
     let (mut lo, mut hi) = (0.0f64, f64::MIN);
-    for (_, _, ss) in &segs {
-        for (_, v) in ss.iter().flatten() {
-            lo = lo.min(*v);
-            hi = hi.max(*v);
+    for (_, s) in visible {
+        for (_, v) in s.points.iter().filter(|(t, _)| in_window(*t)) {
+            if let Some(v) = v.filter(|v| v.is_finite()) {
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
         }
     }
     if let Some((_, t)) = &p.threshold {
@@ -415,16 +396,12 @@ fn line_chart(
     let hi = nice_ceil(hi.max(lo + f64::EPSILON) * 1.05);
     let lo = if lo < 0.0 { -nice_ceil(-lo * 1.05) } else { 0.0 };
     let x0 = -(win as f64) / 1000.0;
-
-    let threshold_pts: Vec<(f64, f64)> = p.threshold.iter().flat_map(|(_, t)| [(x0, *t), (0.0, *t)]).collect();
     let markers: Vec<&Marker> =
-        state.markers.iter().filter(|m| m.at >= from && m.at <= now && state.env_visible(Some(&m.env))).collect();
-    let marker_pts: Vec<[(f64, f64); 2]> =
-        markers.iter().map(|m| (m.at - now) as f64 / 1000.0).map(|x| [(x, lo), (x, hi)]).collect();
+        state.markers.iter().filter(|m| in_window(m.at) && state.env_visible(Some(&m.env))).collect();
 
     // Our own legend above the plot: always visible and never covering the lines.
     let mut entries: Vec<(String, Style)> =
-        segs.iter().map(|(i, label, _)| (format!("━ {label}"), pal.series(*i))).collect();
+        visible.iter().map(|(i, s)| (format!("━ {}", legend_label(s, p.unit)), pal.series(*i))).collect();
     if let Some((name, t)) = &p.threshold {
         entries.push((format!("┄ {}", threshold_label(name, *t, p.unit)), pal.fg(pal.threshold)));
     }
@@ -432,28 +409,6 @@ fn line_chart(
         let what = if m.rollback { "rollback" } else { "deploy" };
         let at = format::hhmm(m.at, state.utc_offset_secs);
         entries.push((format!("│ {what} {} {} {at}", m.env, m.label), pal.fg(pal.marker)));
-    }
-
-    let mut ds = Vec::new();
-    for (i, _, ss) in &segs {
-        for seg in ss {
-            let gt = if seg.len() == 1 { GraphType::Scatter } else { GraphType::Line };
-            ds.push(Dataset::default().marker(DotMarker::Braille).graph_type(gt).style(pal.series(*i)).data(seg));
-        }
-    }
-    if p.threshold.is_some() {
-        ds.push(
-            Dataset::default()
-                .marker(DotMarker::Braille)
-                .graph_type(GraphType::Line)
-                .style(pal.fg(pal.threshold))
-                .data(&threshold_pts),
-        );
-    }
-    for pts in &marker_pts {
-        ds.push(
-            Dataset::default().marker(DotMarker::Dot).graph_type(GraphType::Line).style(pal.fg(pal.marker)).data(pts),
-        );
     }
 
     let inner = b.inner(r);
@@ -470,22 +425,80 @@ fn line_chart(
     let legend = legend_lines(entries, inner.width, max_legend);
     let lh = legend.len() as u16;
     f.render_widget(Paragraph::new(legend), Rect { height: lh, ..inner });
-    let plot = Rect { y: inner.y + lh, height: inner.height - lh, ..inner };
+    let area = Rect { y: inner.y + lh, height: inner.height - lh, ..inner };
+    if area.height < 3 || area.width < 12 {
+        return;
+    }
 
-    let ticks = if r.width >= 60 { 4 } else { 2 };
-    let xlabels: Vec<Span> = (0..=ticks)
-        .map(|k| {
-            let t = from + win * k / ticks;
-            Span::styled(format::hhmm(t, state.utc_offset_secs), pal.dim())
-        })
-        .collect();
-    let ylabels: Vec<Span> =
-        [lo, (lo + hi) / 2.0, hi].iter().map(|v| Span::styled(format::value(*v, p.unit), pal.dim())).collect();
-    let chart = Chart::new(ds)
-        .x_axis(Axis::default().bounds([x0, 0.0]).labels(xlabels).style(pal.dim()))
-        .y_axis(Axis::default().bounds([lo, hi]).labels(ylabels).style(pal.dim()))
-        .legend_position(None);
-    f.render_widget(chart, plot);
+    // Axes: y labels on the left, time labels under the plot.
+    let ylabels = [hi, (lo + hi) / 2.0, lo].map(|v| format::value(v, p.unit));
+    let yw = ylabels.iter().map(|l| l.chars().count()).max().unwrap_or(1) as u16;
+    let plot = Rect { x: area.x + yw + 1, y: area.y, width: area.width - yw - 1, height: area.height - 2 };
+    let buf = f.buffer_mut();
+    let axis = pal.dim();
+    for (k, l) in ylabels.iter().enumerate() {
+        let y = match k {
+            0 => plot.y,
+            1 => plot.y + plot.height / 2,
+            _ => plot.bottom() - 1,
+        };
+        buf.set_string(area.x + yw - l.chars().count() as u16, y, l, axis);
+    }
+    for y in plot.y..plot.bottom() {
+        buf[(plot.x - 1, y)].set_symbol("│").set_style(axis);
+    }
+    buf[(plot.x - 1, plot.bottom())].set_symbol("└").set_style(axis);
+    for x in plot.x..plot.right() {
+        buf[(x, plot.bottom())].set_symbol("─").set_style(axis);
+    }
+    let ticks: i64 = if plot.width >= 50 { 4 } else { 2 };
+    for k in 0..=ticks {
+        let label = format::hhmm(from + win * k / ticks, state.utc_offset_secs);
+        let lw = label.len() as u16;
+        let x = plot.x + ((plot.width.saturating_sub(1)) as i64 * k / ticks) as u16;
+        let x = x.saturating_sub(lw / 2).clamp(area.x, area.right().saturating_sub(lw));
+        buf.set_string(x, plot.bottom() + 1, &label, axis);
+    }
+
+    let color = |st: Style| st.fg.unwrap_or(ratatui::style::Color::Reset);
+    let xs = |t: i64| (t - now) as f64 / 1000.0;
+    let canvas = Canvas::default().marker(DotMarker::Braille).x_bounds([x0, 0.0]).y_bounds([lo, hi]).paint(|ctx| {
+        if let Some((_, t)) = &p.threshold {
+            ctx.draw(&CanvasLine { x1: x0, y1: *t, x2: 0.0, y2: *t, color: color(pal.fg(pal.threshold)) });
+        }
+        for m in &markers {
+            let x = xs(m.at);
+            ctx.draw(&CanvasLine { x1: x, y1: lo, x2: x, y2: hi, color: color(pal.fg(pal.marker)) });
+        }
+        for (i, s) in visible {
+            let c = color(pal.series(*i));
+            let mut prev: Option<(f64, f64)> = None;
+            let mut lone = true;
+            for (t, v) in s.points.iter().filter(|(t, _)| in_window(*t)) {
+                match v.filter(|v| v.is_finite()) {
+                    Some(v) => {
+                        let pt = (xs(*t), v);
+                        if let Some(q) = prev {
+                            ctx.draw(&CanvasLine { x1: q.0, y1: q.1, x2: pt.0, y2: pt.1, color: c });
+                            lone = false;
+                        }
+                        prev = Some(pt);
+                    }
+                    None => {
+                        if let (Some(q), true) = (prev, lone) {
+                            ctx.draw(&Points { coords: &[q], color: c });
+                        }
+                        prev = None;
+                        lone = true;
+                    }
+                }
+            }
+            if let (Some(q), true) = (prev, lone) {
+                ctx.draw(&Points { coords: &[q], color: c });
+            }
+        }
+    });
+    f.render_widget(canvas, plot);
 }
 
 fn bars(pal: &Palette, f: &mut Frame, p: &PanelData, visible: &[(usize, &crate::app::PanelSeries)], b: Block, r: Rect) {
