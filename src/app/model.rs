@@ -164,7 +164,7 @@ pub enum Event {
     Notice(String),
     /// Counters worth showing: series dropped at the cap, scrape failures, log lines dropped.
     Stats(EngineStats),
-    /// Log records from one environment's source (forward `logs::spawn_source`'s batches as is).
+    /// New log records (or a source notice) from one environment's log source.
     Logs(crate::logs::LogBatch),
 }
 

@@ -88,6 +88,10 @@ pub fn value(v: f64, unit: Unit) -> String {
 
 /// Latency in milliseconds as the overview shows it: "42ms", "1.2s".
 pub fn latency_ms(ms: f64) -> String {
+    // Sub-millisecond answers (loopback) stay in ms: µs would suggest a precision HTTP timing lacks.
+    if ms.is_finite() && ms < 1.0 {
+        return format!("{ms:.2}ms");
+    }
     value(ms, Unit::Ms)
 }
 
