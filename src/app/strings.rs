@@ -25,6 +25,15 @@ pub const ROLLBACK_NOT_BUILT: &str = "deploy engine not built yet: nothing was r
 pub const PROMOTE_NOT_BUILT: &str = "deploy engine not built yet: nothing was promoted";
 pub const HISTORY_NOT_BUILT: &str = "deploy engine not built yet: no release history to show";
 pub const NO_ALERT_SELECTED: &str = "no alert selected: focus the alerts panel (a) and move with j/k";
+pub const PICK_ENV_FOR_LOGS: &str = "choose one environment (1-9) to move through its log records";
+pub const NO_MATCHES: &str = "no record matches the search";
+pub const NO_ERRORS: &str = "no error records in view";
+pub const NO_REQUEST_ID: &str = "the selected record has no request_id";
+pub const NO_LOG_LINES: &str = "no log lines yet";
+pub const LOG_DETAILS: &str = "Log record";
+pub fn correlated(id: &str) -> String {
+    format!("request_id {id} across environments")
+}
 pub const LOGS_NOT_WIRED: &str = "logs are not wired into the dashboard yet (the log pipeline is built separately; \
 `opsdeck logs --env ENV` reads them headless)";
 pub const HELP_FOOTER: &str = "Esc or ? closes this help";

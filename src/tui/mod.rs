@@ -186,13 +186,3 @@ fn mouse(state: &mut State, m: crossterm::event::MouseEvent, area: Rect) -> bool
         _ => false,
     }
 }
-
-/// Until the engine lands (the lead wires `run_dashboard` to it in main), show the configured
-/// environments with health unknown, so the binary is usable and honest about what it knows.
-pub async fn run(cfg: crate::config::Config, _state_dir: std::path::PathBuf, no_color: bool) -> anyhow::Result<i32> {
-    let mut state = State::from_config(&cfg);
-    state.utc_offset_secs = chrono::Local::now().offset().local_minus_utc();
-    let (_tx, rx) = mpsc::channel(256);
-    let (cmd_tx, _cmd_rx) = mpsc::channel(64);
-    run_dashboard(state, rx, cmd_tx, TuiOptions { no_color, ..TuiOptions::default() }).await
-}
