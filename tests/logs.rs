@@ -115,6 +115,18 @@ async fn file_follows_copy_truncate_and_shrink() {
 }
 
 #[tokio::test]
+async fn file_truncated_and_rewritten_past_the_read_position_between_polls() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("app.log");
+    append(&p, "old\n");
+    // A slow poll, so the truncate-and-rewrite below lands between two polls.
+    let mut c = start("", file_src(&p), SourceOptions { poll: Duration::from_millis(400), ..opts() });
+    c.until_messages(&["old"]).await;
+    std::fs::write(&p, "new-first-line-longer-than-the-old-one\nnew-second\n").unwrap();
+    c.until_messages(&["old", "new-first-line-longer-than-the-old-one", "new-second"]).await;
+}
+
+#[tokio::test]
 async fn file_that_appears_later() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("later.log");
