@@ -253,6 +253,13 @@ async fn log_server(lines: Arc<std::sync::Mutex<Vec<String>>>, hits: Arc<AtomicU
         .route("/logs", axum::routing::get(logs))
         .route("/all", axum::routing::get(all))
         .route("/stream", axum::routing::get(stream))
+        .route(
+            "/forever",
+            axum::routing::get(|| async {
+                let first = futures::stream::iter([Ok::<_, std::io::Error>("{\"msg\":\"f0\"}\n".to_string())]);
+                axum::body::Body::from_stream(first.chain(futures::stream::pending()))
+            }),
+        )
         .with_state((lines, hits));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -310,6 +317,16 @@ async fn http_source_reads_a_streaming_body_as_it_comes() {
     c.until_messages(&["s0"]).await;
     STREAM_GO.notify_one();
     c.until_messages(&["s0", "s1"]).await;
+}
+
+#[tokio::test]
+async fn http_source_read_once_ends_on_a_quiet_streaming_body() {
+    let url = log_server(Arc::default(), Arc::default()).await.replace("/logs", "/forever");
+    let src = LogSource::Http { url, interval: Duration::from_secs(60), bearer_token_env: None };
+    let mut c = start("prod", src, SourceOptions { follow: false, ..opts() });
+    c.until_messages(&["f0"]).await;
+    let end = tokio::time::timeout(Duration::from_secs(10), async { while c.rx.recv().await.is_some() {} });
+    assert!(end.await.is_ok(), "the source should end once the body goes quiet");
 }
 
 #[tokio::test]

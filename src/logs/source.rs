@@ -412,10 +412,18 @@ async fn poll_http(url: String, interval: Duration, token_env: Option<String>, o
         if let Some(tok) = crate::config::secret_from_env(token_env.as_deref()) {
             req = req.bearer_auth(tok);
         }
-        let wait = match req.send().await {
-            Err(e) => {
+        // Headers must come within this; the body may then stream for as long as the server likes.
+        let header_timeout = interval.max(Duration::from_secs(10));
+        let sent = match tokio::time::timeout(header_timeout, req.send()).await {
+            Ok(r) => r.map_err(|e| {
                 let reason = if e.is_connect() { "connection failed" } else { "request failed" };
-                let text = crate::sanitize::line(&format!("{url}: {reason}: {e}")).into_owned();
+                format!("{reason}: {e}")
+            }),
+            Err(_) => Err(format!("no response within {}s", header_timeout.as_secs())),
+        };
+        let wait = match sent {
+            Err(e) => {
+                let text = crate::sanitize::line(&format!("{url}: {e}")).into_owned();
                 if !em.notice(text, true).await || !opts.follow {
                     return;
                 }
@@ -458,6 +466,9 @@ async fn poll_http(url: String, interval: Duration, token_env: Option<String>, o
                                 continue;
                             }
                         }
+                    } else if !opts.follow {
+                        // Reading once: a body that keeps streaming ends for us when it goes quiet.
+                        tokio::time::timeout(ONCE_IDLE, resp.chunk()).await.unwrap_or(Ok(None))
                     } else {
                         resp.chunk().await
                     };
@@ -500,6 +511,8 @@ async fn poll_http(url: String, interval: Duration, token_env: Option<String>, o
     }
 }
 
+/// Without --follow, a streaming body quiet for this long is taken as ended.
+const ONCE_IDLE: Duration = Duration::from_secs(2);
 /// How long lines of a cursor-less response are held while looking for where the last one ended.
 const RESUME_SEEK: Duration = Duration::from_secs(1);
 /// Lines held at most while looking.
