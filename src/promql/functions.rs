@@ -3,14 +3,14 @@
 use chrono::{Datelike, TimeZone, Timelike, Utc};
 use promql_parser::parser::{Call, Expr};
 
-use super::engine::{drop_name, dur_ms, insertion_sort_by, unwrap_parens, valid_label_name, Ev, Smp, Val};
+use super::engine::{
+    drop_name, dur_ms, insertion_sort_by, offset_ms, unwrap_parens, valid_label_name, Ev, FxMap, FxSet, Smp, Val,
+};
 use super::{EvalError, RangeSeries};
 use crate::tsdb::{Labels, Sample};
 
-/// The matrix argument of a range function, resolved at one step.
+/// The window of a range function's matrix argument at one step.
 struct Window {
-    /// Each input series (with its name) and its samples inside the window.
-    series: Vec<(Labels, Vec<Sample>)>,
     range_start: i64,
     range_end: i64,
     range_ms: i64,
@@ -23,31 +23,36 @@ fn string_arg(e: &Expr) -> Result<String, EvalError> {
     }
 }
 
-/// The range argument (matrix selector or subquery) at `t`.
-fn window(ev: &Ev, arg: &Expr, t: i64) -> Result<Window, EvalError> {
+/// Calls `f(labels, labels without name if known, samples)` for each series of the range
+/// argument (matrix selector or subquery) at `t`, without copying stored samples.
+fn each_window(
+    ev: &Ev,
+    arg: &Expr,
+    t: i64,
+    mut f: impl FnMut(&Window, &Labels, Option<&Labels>, &[Sample]) -> Result<(), EvalError>,
+) -> Result<(), EvalError> {
     match unwrap_parens(arg) {
         Expr::MatrixSelector(ms) => {
             let range = dur_ms(&ms.range);
-            let mut series = Vec::new();
-            let (mint, maxt) = ev.for_each_window(&ms.vs, range, t, |l, w| {
-                series.push((l.clone(), w.to_vec()));
-                Ok(())
-            })?;
-            Ok(Window { series, range_start: mint, range_end: maxt, range_ms: range })
+            let maxt = ev.at_time(&ms.vs.at, t) - offset_ms(&ms.vs.offset);
+            let w = Window { range_start: maxt - range, range_end: maxt, range_ms: range };
+            ev.for_each_window(&ms.vs, range, t, |s, pts| f(&w, &s.labels, Some(s.labels_without_name()), pts))?;
+            Ok(())
         }
         Expr::Subquery(sq) => {
             let (m, mint, maxt) = ev.subquery(sq, t)?;
-            let series = m
-                .into_iter()
-                .filter_map(|RangeSeries { labels, samples }| {
-                    let w: Vec<Sample> = samples
-                        .into_iter()
-                        .filter(|s| s.t >= mint && s.t <= maxt && !crate::tsdb::is_stale(s.v))
-                        .collect();
-                    (!w.is_empty()).then_some((labels, w))
-                })
-                .collect();
-            Ok(Window { series, range_start: mint, range_end: maxt, range_ms: dur_ms(&sq.range) })
+            let w = Window { range_start: mint, range_end: maxt, range_ms: dur_ms(&sq.range) };
+            for RangeSeries { labels, samples } in &m {
+                let pts: Vec<Sample> = samples
+                    .iter()
+                    .filter(|s| s.t >= mint && s.t <= maxt && !crate::tsdb::is_stale(s.v))
+                    .copied()
+                    .collect();
+                if !pts.is_empty() {
+                    f(&w, labels, None, &pts)?;
+                }
+            }
+            Ok(())
         }
         _ => Err(EvalError::new("expected a range vector argument")),
     }
@@ -316,7 +321,7 @@ fn go_min(a: f64, b: f64) -> f64 {
 
 fn dedup_checked(v: Vec<Smp>) -> Result<Val, EvalError> {
     if v.len() > 1 {
-        let mut seen = std::collections::HashSet::with_capacity(v.len());
+        let mut seen = FxSet::with_capacity_and_hasher(v.len(), Default::default());
         if v.iter().any(|s| !seen.insert(&s.labels)) {
             return Err(EvalError::new("vector cannot contain metrics with the same labelset"));
         }
@@ -366,91 +371,124 @@ fn range_function(ev: &Ev, name: &str, args: &[&Expr], mi: usize, t: i64) -> Res
             return Err(EvalError::new(format!("invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}")));
         }
     }
-    let w = window(ev, args[mi], t)?;
     if name == "absent_over_time" {
-        if !w.series.is_empty() {
+        let mut any = false;
+        each_window(ev, args[mi], t, |_, _, _, _| {
+            any = true;
+            Ok(())
+        })?;
+        if any {
             return Ok(Val::Vector(Vec::new()));
         }
         return Ok(Val::Vector(vec![Smp { labels: absent_labels(args[mi]), v: 1.0, t }]));
     }
-    let mut out = Vec::with_capacity(w.series.len());
-    for (labels, pts) in &w.series {
-        let v = match name {
-            "rate" => extrapolated_rate(pts, &w, true, true),
-            "increase" => extrapolated_rate(pts, &w, true, false),
-            "delta" => extrapolated_rate(pts, &w, false, false),
-            "irate" => instant_value(pts, true),
-            "idelta" => instant_value(pts, false),
-            "deriv" => {
-                if pts.len() < 2 {
-                    None
-                } else {
-                    Some(linear_regression(pts, pts[0].t).0)
-                }
-            }
-            "predict_linear" => {
-                if pts.len() < 2 {
-                    None
-                } else {
-                    let (slope, intercept) = linear_regression(pts, t);
-                    Some(slope * scalars[0] + intercept)
-                }
-            }
-            "holt_winters" | "double_exponential_smoothing" => holt_winters(pts, scalars[0], scalars[1]),
-            "changes" => {
-                let mut n = 0;
-                for p in pts.windows(2) {
-                    let (prev, cur) = (p[0].v, p[1].v);
-                    if cur != prev && !(cur.is_nan() && prev.is_nan()) {
-                        n += 1;
-                    }
-                }
-                Some(n as f64)
-            }
-            "resets" => Some(pts.windows(2).filter(|p| p[1].v < p[0].v).count() as f64),
-            "avg_over_time" => Some(avg_over_time(pts)),
-            "count_over_time" => Some(pts.len() as f64),
-            "last_over_time" => Some(pts[pts.len() - 1].v),
-            "present_over_time" => Some(1.0),
-            "max_over_time" => {
-                let mut m = pts[0].v;
-                for p in pts {
-                    if p.v > m || m.is_nan() {
-                        m = p.v;
-                    }
-                }
-                Some(m)
-            }
-            "min_over_time" => {
-                let mut m = pts[0].v;
-                for p in pts {
-                    if p.v < m || m.is_nan() {
-                        m = p.v;
-                    }
-                }
-                Some(m)
-            }
-            "sum_over_time" => {
-                let (mut sum, mut c) = (0.0, 0.0);
-                for p in pts {
-                    (sum, c) = kahan_inc(p.v, sum, c);
-                }
-                Some(if sum.is_infinite() { sum } else { sum + c })
-            }
-            "quantile_over_time" => {
-                let mut vals: Vec<f64> = pts.iter().map(|p| p.v).collect();
-                Some(quantile(scalars[0], &mut vals))
-            }
-            "stddev_over_time" => Some(stdvar_over_time(pts).sqrt()),
-            "stdvar_over_time" => Some(stdvar_over_time(pts)),
-            other => return Err(EvalError::unsupported(&format!("function {other}()"))),
-        };
-        if let Some(v) = v {
-            let l = if name == "last_over_time" { labels.clone() } else { drop_name(labels) };
+    let mut out = Vec::new();
+    each_window(ev, args[mi], t, |w, labels, unnamed, pts| {
+        if let Some(v) = range_value(name, pts, w, &scalars, t)? {
+            let l = if name == "last_over_time" {
+                labels.clone()
+            } else {
+                unnamed.cloned().unwrap_or_else(|| drop_name(labels))
+            };
             out.push(Smp { labels: l, v, t });
         }
+        Ok(())
+    })?;
+    // Distinct stored series with one fixed name stay distinct without it: skip the check.
+    if fixed_name(args[mi]) {
+        return Ok(Val::Vector(out));
     }
     dedup_checked(out)
+}
+
+/// Whether a range argument selects series of a single metric name.
+fn fixed_name(arg: &Expr) -> bool {
+    match unwrap_parens(arg) {
+        Expr::MatrixSelector(ms) => {
+            ms.vs.name.is_some()
+                || ms
+                    .vs
+                    .matchers
+                    .matchers
+                    .iter()
+                    .any(|m| m.name == "__name__" && matches!(m.op, promql_parser::label::MatchOp::Equal))
+        }
+        _ => false,
+    }
+}
+
+/// One range function over one series' window.
+fn range_value(name: &str, pts: &[Sample], w: &Window, scalars: &[f64], t: i64) -> Result<Option<f64>, EvalError> {
+    Ok(match name {
+        "rate" => extrapolated_rate(pts, w, true, true),
+        "increase" => extrapolated_rate(pts, w, true, false),
+        "delta" => extrapolated_rate(pts, w, false, false),
+        "irate" => instant_value(pts, true),
+        "idelta" => instant_value(pts, false),
+        "deriv" => {
+            if pts.len() < 2 {
+                None
+            } else {
+                Some(linear_regression(pts, pts[0].t).0)
+            }
+        }
+        "predict_linear" => {
+            if pts.len() < 2 {
+                None
+            } else {
+                let (slope, intercept) = linear_regression(pts, t);
+                Some(slope * scalars[0] + intercept)
+            }
+        }
+        "holt_winters" | "double_exponential_smoothing" => holt_winters(pts, scalars[0], scalars[1]),
+        "changes" => {
+            let mut n = 0;
+            for p in pts.windows(2) {
+                let (prev, cur) = (p[0].v, p[1].v);
+                if cur != prev && !(cur.is_nan() && prev.is_nan()) {
+                    n += 1;
+                }
+            }
+            Some(n as f64)
+        }
+        "resets" => Some(pts.windows(2).filter(|p| p[1].v < p[0].v).count() as f64),
+        "avg_over_time" => Some(avg_over_time(pts)),
+        "count_over_time" => Some(pts.len() as f64),
+        "last_over_time" => Some(pts[pts.len() - 1].v),
+        "present_over_time" => Some(1.0),
+        "max_over_time" => {
+            let mut m = pts[0].v;
+            for p in pts {
+                if p.v > m || m.is_nan() {
+                    m = p.v;
+                }
+            }
+            Some(m)
+        }
+        "min_over_time" => {
+            let mut m = pts[0].v;
+            for p in pts {
+                if p.v < m || m.is_nan() {
+                    m = p.v;
+                }
+            }
+            Some(m)
+        }
+        "sum_over_time" => {
+            let (mut sum, mut c) = (0.0, 0.0);
+            for p in pts {
+                (sum, c) = kahan_inc(p.v, sum, c);
+            }
+            Some(if sum.is_infinite() { sum } else { sum + c })
+        }
+        "quantile_over_time" => {
+            let mut vals: Vec<f64> = pts.iter().map(|p| p.v).collect();
+            Some(quantile(scalars[0], &mut vals))
+        }
+        "stddev_over_time" => Some(stdvar_over_time(pts).sqrt()),
+        "stdvar_over_time" => Some(stdvar_over_time(pts)),
+        other => return Err(EvalError::unsupported(&format!("function {other}()"))),
+    })
 }
 
 fn kahan_inc(inc: f64, sum: f64, mut c: f64) -> (f64, f64) {
@@ -644,7 +682,7 @@ fn insertion_sort_or_sort(vals: &mut [f64]) {
 fn histogram_quantile(q: f64, v: Vec<Smp>) -> Result<Val, EvalError> {
     // Group buckets by their labels without `le` (and without the name).
     let mut groups: Vec<(Labels, Vec<(f64, f64)>)> = Vec::new();
-    let mut index: std::collections::HashMap<Labels, usize> = std::collections::HashMap::new();
+    let mut index: FxMap<Labels, usize> = FxMap::default();
     for s in v {
         let Some(le) = s.labels.get("le") else { continue };
         let Ok(ub) = le.trim().parse::<f64>() else { continue };
