@@ -264,6 +264,9 @@ impl Default for StorageOptions {
     }
 }
 
+/// (series count when computed, matching series ids).
+type CachedSelection = (usize, Arc<Vec<usize>>);
+
 #[derive(Default)]
 pub struct Storage {
     opts: StorageOptions,
@@ -278,7 +281,7 @@ pub struct Storage {
     /// Selector results by matcher set: (series count when computed, matching ids). Series ids
     /// are append-only, so an entry is brought up to date by testing only the newer series;
     /// this keeps regex matching out of the per-step cost of rule evaluation.
-    sel_cache: Mutex<HashMap<String, (usize, Arc<Vec<usize>>)>>,
+    sel_cache: Mutex<HashMap<String, CachedSelection>>,
 }
 
 impl Storage {
