@@ -164,8 +164,11 @@ pub(crate) type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
 pub(crate) type FxMap<K, V> = HashMap<K, V, FxBuild>;
 pub(crate) type FxSet<K> = std::collections::HashSet<K, FxBuild>;
 
+/// Most steps one range evaluation (query or subquery) may take.
+const MAX_STEPS: i128 = 1_000_000;
+
 pub(crate) fn dur_ms(d: &Duration) -> i64 {
-    d.as_millis() as i64
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 pub(crate) fn offset_ms(o: &Option<Offset>) -> i64 {
@@ -178,8 +181,8 @@ pub(crate) fn offset_ms(o: &Option<Offset>) -> i64 {
 
 fn systime_ms(t: &SystemTime) -> i64 {
     match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_millis() as i64,
-        Err(e) => -(e.duration().as_millis() as i64),
+        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
     }
 }
 
@@ -247,7 +250,7 @@ impl Ev<'_> {
     /// Instant vector selector at `t`: the newest sample within the lookback, unless stale.
     fn vector_selector(&self, vs: &VectorSelector, t: i64) -> Result<Vec<Smp>, EvalError> {
         let ms = Self::matchers(vs)?;
-        let reft = self.at_time(&vs.at, t) - offset_ms(&vs.offset);
+        let reft = self.at_time(&vs.at, t).saturating_sub(offset_ms(&vs.offset));
         let mut out = Vec::new();
         for &id in self.st.select_ids(&ms).iter() {
             let s = self.st.get(id);
@@ -275,8 +278,8 @@ impl Ev<'_> {
         mut f: impl FnMut(&Series, &[Sample]) -> Result<(), EvalError>,
     ) -> Result<(i64, i64), EvalError> {
         let ms = Self::matchers(vs)?;
-        let maxt = self.at_time(&vs.at, t) - offset_ms(&vs.offset);
-        let mint = maxt - range;
+        let maxt = self.at_time(&vs.at, t).saturating_sub(offset_ms(&vs.offset));
+        let mint = maxt.saturating_sub(range);
         let mut buf: Vec<Sample> = Vec::new();
         for &id in self.st.select_ids(&ms).iter() {
             let s = self.st.get(id);
@@ -304,12 +307,12 @@ impl Ev<'_> {
         if step <= 0 {
             return Err(EvalError::new("subquery step must be positive"));
         }
-        let maxt = self.at_time(&sq.at, t) - offset_ms(&sq.offset);
-        let mint = maxt - dur_ms(&sq.range);
+        let maxt = self.at_time(&sq.at, t).saturating_sub(offset_ms(&sq.offset));
+        let mint = maxt.saturating_sub(dur_ms(&sq.range));
         // First step-aligned timestamp at or after mint (Go's truncating division, then up).
         let mut start = step * (mint / step);
         if start < mint {
-            start += step;
+            start = start.saturating_add(step);
         }
         let m = self.range_eval(&sq.expr, start, maxt, step, false)?;
         Ok((m, mint, maxt))
@@ -324,6 +327,14 @@ impl Ev<'_> {
         step: i64,
         allow_scalar: bool,
     ) -> Result<Vec<RangeSeries>, EvalError> {
+        // Guard against a query that would run for hours (`x[10y:1s]`); Prometheus bounds
+        // the same with its sample limit.
+        let steps = (end as i128 - start as i128) / step as i128 + 1;
+        if steps > MAX_STEPS {
+            return Err(EvalError::new(format!(
+                "query would evaluate {steps} steps (more than {MAX_STEPS}); use a larger step or a shorter range"
+            )));
+        }
         let mut out: Vec<RangeSeries> = Vec::new();
         let mut idx: FxMap<Labels, usize> = FxMap::default();
         let mut t = start;
@@ -355,7 +366,10 @@ impl Ev<'_> {
                     )))
                 }
             }
-            t += step;
+            match t.checked_add(step) {
+                Some(n) => t = n,
+                None => break,
+            }
         }
         Ok(out)
     }

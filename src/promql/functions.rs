@@ -34,8 +34,8 @@ fn each_window(
     match unwrap_parens(arg) {
         Expr::MatrixSelector(ms) => {
             let range = dur_ms(&ms.range);
-            let maxt = ev.at_time(&ms.vs.at, t) - offset_ms(&ms.vs.offset);
-            let w = Window { range_start: maxt - range, range_end: maxt, range_ms: range };
+            let maxt = ev.at_time(&ms.vs.at, t).saturating_sub(offset_ms(&ms.vs.offset));
+            let w = Window { range_start: maxt.saturating_sub(range), range_end: maxt, range_ms: range };
             ev.for_each_window(&ms.vs, range, t, |s, pts| f(&w, &s.labels, Some(s.labels_without_name()), pts))?;
             Ok(())
         }
@@ -550,8 +550,8 @@ fn extrapolated_rate(pts: &[Sample], w: &Window, is_counter: bool, is_rate: bool
             prev = p.v;
         }
     }
-    let mut duration_to_start = (first.t - w.range_start) as f64 / 1000.0;
-    let duration_to_end = (w.range_end - last.t) as f64 / 1000.0;
+    let mut duration_to_start = first.t.saturating_sub(w.range_start) as f64 / 1000.0;
+    let duration_to_end = w.range_end.saturating_sub(last.t) as f64 / 1000.0;
     let sampled_interval = (last.t - first.t) as f64 / 1000.0;
     let avg_between = sampled_interval / (pts.len() - 1) as f64;
     if is_counter && result > 0.0 && first.v >= 0.0 {
