@@ -327,6 +327,9 @@ pub enum Unit {
     Bytes,
     #[serde(rename = "USD")]
     Usd,
+    /// A rate: "12.5/s".
+    #[serde(rename = "/s")]
+    PerSec,
     #[default]
     Plain,
 }

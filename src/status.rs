@@ -1,6 +1,216 @@
-//! `opsdeck status`: poll every environment once and report.
+//! `opsdeck status [--json]`: poll every environment's health once, concurrently, and report.
+//! Each check is bounded by its environment's `timeout`, so the command answers in about the
+//! longest configured timeout even when endpoints hang. Exit 0 when all are up, 1 otherwise.
 
-pub async fn run(_cfg: &crate::config::Config, _json: bool) -> anyhow::Result<i32> {
-    eprintln!("opsdeck: status is not built yet");
-    Ok(crate::exit::USAGE)
+use crate::app::model::AlertState;
+use crate::config::Config;
+use crate::scrape::target::{Target, TargetState};
+use crate::tsdb::{Storage, StorageOptions};
+use crate::{exit, health};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// One environment's line of the report (the JSON shape is a contract: design §2, issue 2).
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvStatus {
+    pub name: String,
+    /// "up", "down" or "stale".
+    pub health: &'static str,
+    pub latency_ms: Option<f64>,
+    pub version: Option<String>,
+    pub reason: Option<String>,
+    pub alerts: Vec<StatusAlert>,
+}
+
+/// An alert as `status` reports it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusAlert {
+    pub name: String,
+    /// "pending" or "firing".
+    pub state: String,
+    pub severity: String,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub environments: Vec<EnvStatus>,
+    /// Problems that did not stop the check (a broken rule file).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl Report {
+    pub fn all_up(&self) -> bool {
+        self.environments.iter().all(|e| e.health == "up")
+    }
+
+    /// Exit 1 also when a critical alert fires, even with every environment up.
+    pub fn critical_firing(&self) -> bool {
+        self.environments.iter().flat_map(|e| &e.alerts).any(|a| a.state == "firing" && a.severity == "critical")
+    }
+}
+
+/// Alerts per environment from the configured rules, evaluated once over one scrape of every
+/// target: what a single scrape allows (a `rate()` needs two samples, so rate-based rules stay
+/// quiet here; a `for:` keeps its alert pending). Rule file problems are returned as warnings.
+async fn evaluate_alerts(cfg: &Config) -> (HashMap<String, Vec<StatusAlert>>, Vec<String>) {
+    let mut by_env: HashMap<String, Vec<StatusAlert>> = HashMap::new();
+    let mut rules = match crate::engine::load_rules(cfg) {
+        Ok(Some(r)) => r,
+        Ok(None) => return (by_env, vec![]),
+        Err(errs) => return (by_env, errs.iter().map(|e| format!("rules: {e}")).collect()),
+    };
+    let client = crate::engine::http_client();
+    let targets: Vec<Target> = cfg
+        .environments
+        .iter()
+        .flat_map(|e| e.scrape.iter().flat_map(move |sc| Target::from_config(&e.name, sc)))
+        .collect();
+    let outcomes = futures::future::join_all(targets.iter().map(|t| crate::scrape::target::scrape(&client, t))).await;
+    let now = crate::engine::now_ms();
+    let mut storage = Storage::new(StorageOptions { retention_ms: 3_600_000, max_series: cfg.general.max_series });
+    for (t, o) in targets.into_iter().zip(&outcomes) {
+        TargetState::new(t).ingest(&mut storage, o, now);
+    }
+    for a in rules.eval(&mut storage, now) {
+        let v = a.to_view();
+        if v.state == AlertState::Resolved {
+            continue;
+        }
+        let Some(env) = v.env.clone() else { continue };
+        by_env.entry(env).or_default().push(StatusAlert {
+            name: v.name,
+            state: v.state.as_str().to_string(),
+            severity: v.severity,
+            summary: v.summary,
+        });
+    }
+    (by_env, vec![])
+}
+
+/// Poll every environment once and build the report.
+pub async fn poll(cfg: &Config) -> Report {
+    let client = health::client();
+    let checks = cfg.environments.iter().map(|env| {
+        let client = &client;
+        async move {
+            let Some(h) = &env.health else {
+                return EnvStatus {
+                    name: env.name.clone(),
+                    health: "stale",
+                    latency_ms: None,
+                    version: None,
+                    reason: Some("no health check configured".into()),
+                    alerts: vec![],
+                };
+            };
+            let r = health::check_once(client, h).await;
+            EnvStatus {
+                name: env.name.clone(),
+                health: if r.up { "up" } else { "down" },
+                latency_ms: r.latency_ms.map(|l| (l * 10.0).round() / 10.0),
+                version: r.version,
+                reason: r.reason,
+                alerts: vec![],
+            }
+        }
+    });
+    let (mut environments, (mut alerts, warnings)) =
+        tokio::join!(futures::future::join_all(checks), evaluate_alerts(cfg));
+    for e in &mut environments {
+        e.alerts = alerts.remove(&e.name).unwrap_or_default();
+    }
+    Report { environments, warnings }
+}
+
+pub async fn run(cfg: &Config, json: bool) -> anyhow::Result<i32> {
+    if cfg.environments.is_empty() {
+        eprintln!("opsdeck: {} defines no [[environment]]; nothing to check", cfg.path.display());
+        return Ok(exit::USAGE);
+    }
+    let report = poll(cfg).await;
+    for w in &report.warnings {
+        eprintln!("opsdeck: warning: {w}");
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", table(&report));
+    }
+    Ok(if report.all_up() && !report.critical_firing() { exit::OK } else { exit::DEGRADED })
+}
+
+/// The text table: one row per environment, reasons and alerts spelled out.
+pub fn table(r: &Report) -> String {
+    let name_w = r.environments.iter().map(|e| e.name.chars().count()).max().unwrap_or(4).max(11);
+    let ver_w =
+        r.environments.iter().filter_map(|e| e.version.as_ref()).map(|v| v.chars().count()).max().unwrap_or(0).max(7);
+    let mut out =
+        format!("{:<name_w$}  {:<6}  {:>9}  {:<ver_w$}  DETAIL\n", "ENVIRONMENT", "HEALTH", "LATENCY", "VERSION");
+    for e in &r.environments {
+        let mark = match e.health {
+            "up" => "✔ up",
+            "down" => "✖ down",
+            _ => "? stale",
+        };
+        let latency = e.latency_ms.map(|l| format!("{l:.0} ms")).unwrap_or_else(|| "-".into());
+        let mut detail = e.reason.clone().unwrap_or_default();
+        for a in &e.alerts {
+            if !detail.is_empty() {
+                detail.push_str("; ");
+            }
+            detail.push_str(&format!("{} {} ({})", a.state, a.name, a.severity));
+        }
+        let row = format!(
+            "{:<name_w$}  {:<6}  {:>9}  {:<ver_w$}  {}",
+            e.name,
+            mark,
+            latency,
+            e.version.as_deref().unwrap_or("-"),
+            detail
+        );
+        out.push_str(row.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_lists_every_environment_with_its_reason() {
+        let r = Report {
+            environments: vec![
+                EnvStatus {
+                    name: "production".into(),
+                    health: "up",
+                    latency_ms: Some(3.2),
+                    version: Some("1.4.1".into()),
+                    reason: None,
+                    alerts: vec![],
+                },
+                EnvStatus {
+                    name: "staging".into(),
+                    health: "down",
+                    latency_ms: None,
+                    version: None,
+                    reason: Some("connection refused".into()),
+                    alerts: vec![StatusAlert {
+                        name: "HighErrorRate".into(),
+                        state: "firing".into(),
+                        severity: "critical".into(),
+                        summary: String::new(),
+                    }],
+                },
+            ],
+            warnings: vec![],
+        };
+        let t = table(&r);
+        assert!(t.lines().nth(1).unwrap().contains("production") && t.contains("3 ms") && t.contains("1.4.1"), "{t}");
+        assert!(t.contains("connection refused; firing HighErrorRate (critical)"), "{t}");
+        assert!(!r.all_up());
+    }
 }

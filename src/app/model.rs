@@ -164,6 +164,8 @@ pub enum Event {
     Notice(String),
     /// Counters worth showing: series dropped at the cap, scrape failures, log lines dropped.
     Stats(EngineStats),
+    /// New log records (or a source notice) from one environment's log source.
+    Logs(crate::logs::LogBatch),
 }
 
 #[derive(Debug, Clone, Default)]

@@ -1,0 +1,145 @@
+//! Which records to show: minimum level, a regex, one request id. `prefilter` rejects most lines
+//! on their raw bytes before any parse or allocation (the headless fast path); `matches` decides.
+
+use std::ops::Range;
+
+use regex::Regex;
+
+use super::parse::{probe_level, Probe};
+use super::record::{Level, LogRecord};
+
+#[derive(Debug, thiserror::Error)]
+pub enum FilterError {
+    #[error("unknown level {0:?}: use debug, info, warning, error or critical (aliases: warn, err, fatal, crit)")]
+    Level(String),
+    #[error("invalid regular expression {pattern:?}: {source}")]
+    Regex { pattern: String, source: regex::Error },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Show records at this level and above; records of unknown level are then hidden.
+    pub min_level: Option<Level>,
+    pub grep: Option<Regex>,
+    pub request_id: Option<String>,
+}
+
+impl Filter {
+    /// From the CLI's words: `--level`, `--grep`, `--request-id`.
+    pub fn from_args(level: Option<&str>, grep: Option<&str>, request_id: Option<&str>) -> Result<Filter, FilterError> {
+        let min_level = match level {
+            None => None,
+            Some(l) => Some(Level::parse(l).ok_or_else(|| FilterError::Level(l.to_string()))?),
+        };
+        let grep = grep.map(compile).transpose()?;
+        Ok(Filter { min_level, grep, request_id: request_id.map(str::to_string) })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.min_level.is_none() && self.grep.is_none() && self.request_id.is_none()
+    }
+
+    /// False only when the raw line certainly fails (exact on the JSON level field; conservative
+    /// otherwise). Allocates nothing.
+    pub fn prefilter(&self, raw: &[u8]) -> bool {
+        if let Some(min) = self.min_level {
+            match probe_level(raw) {
+                Probe::Level(l) if l < min => return false,
+                Probe::NoLevel => return false,
+                _ => {}
+            }
+        }
+        if let Some(id) = &self.request_id {
+            // The id appears verbatim unless the line escapes it.
+            if memchr::memmem::find(raw, id.as_bytes()).is_none() && memchr::memchr(b'\\', raw).is_none() {
+                return false;
+            }
+        }
+        true
+    }
+
+    pub fn matches(&self, r: &LogRecord) -> bool {
+        if self.min_level.is_some_and(|min| r.level < min || r.level == super::Level::Unknown) {
+            return false;
+        }
+        if let Some(id) = &self.request_id {
+            if r.request_id.as_deref() != Some(id.as_str()) {
+                return false;
+            }
+        }
+        match &self.grep {
+            Some(re) => text_matches(re, r),
+            None => true,
+        }
+    }
+}
+
+pub fn compile(pattern: &str) -> Result<Regex, FilterError> {
+    Regex::new(pattern).map_err(|source| FilterError::Regex { pattern: pattern.to_string(), source })
+}
+
+/// The regex is tried on what the engineer reads: message, logger, exception and string fields.
+pub fn text_matches(re: &Regex, r: &LogRecord) -> bool {
+    re.is_match(&r.message)
+        || r.logger.as_deref().is_some_and(|s| re.is_match(s))
+        || r.exception.as_deref().is_some_and(|s| re.is_match(s))
+        || r.fields.iter().any(|(_, v)| v.as_str().is_some_and(|s| re.is_match(s)))
+}
+
+/// Byte ranges of the matches in `text`, for highlighting.
+pub fn match_ranges(re: &Regex, text: &str) -> Vec<Range<usize>> {
+    re.find_iter(text).filter(|m| !m.is_empty()).map(|m| m.range()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logs::parse::parse_line;
+
+    fn rec(s: &str) -> LogRecord {
+        parse_line(s.as_bytes(), 0, None)
+    }
+
+    #[test]
+    fn level_is_error_and_above_and_exact_on_the_field() {
+        let f = Filter::from_args(Some("error"), None, None).unwrap();
+        for (line, want) in [
+            (r#"{"level":"ERROR","message":"a"}"#, true),
+            (r#"{"level":"CRITICAL","message":"a"}"#, true),
+            (r#"{"level":"INFO","message":"ERROR everywhere \"level\":\"ERROR\""}"#, false),
+            (r#"{"level":"WARNING","ctx":{"level":"ERROR"}}"#, false),
+            ("plain ERROR text", true),
+            ("plain text", false),
+        ] {
+            let got = f.prefilter(line.as_bytes()) && f.matches(&rec(line));
+            assert_eq!(got, want, "{line}");
+            if want {
+                assert!(f.prefilter(line.as_bytes()), "prefilter must never reject a match: {line}");
+            }
+        }
+    }
+
+    #[test]
+    fn request_id_and_grep() {
+        let f = Filter::from_args(None, Some("db (down|up)"), Some("r2")).unwrap();
+        assert!(f.matches(&rec(r#"{"level":"error","message":"db down","request_id":"r2"}"#)));
+        assert!(!f.matches(&rec(r#"{"level":"error","message":"db down","request_id":"r22"}"#)));
+        assert!(!f.matches(&rec(r#"{"level":"error","message":"cache","request_id":"r2"}"#)));
+        assert!(!f.prefilter(br#"{"request_id":"r1"}"#));
+        assert!(f.prefilter(br#"{"request_id":"\u0072\u0032"}"#));
+        assert!(f.matches(&rec(r#"{"request_id":"\u0072\u0032","message":"db up"}"#)));
+    }
+
+    #[test]
+    fn bad_inputs_are_errors() {
+        assert!(matches!(Filter::from_args(Some("loud"), None, None), Err(FilterError::Level(_))));
+        let e = Filter::from_args(None, Some("("), None).unwrap_err();
+        assert!(e.to_string().contains("invalid regular expression"), "{e}");
+    }
+
+    #[test]
+    fn ranges_for_highlight() {
+        let re = compile("o+").unwrap();
+        assert_eq!(match_ranges(&re, "foo boo"), vec![1..3, 5..7]);
+    }
+}

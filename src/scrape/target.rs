@@ -1,0 +1,573 @@
+//! One scrape target: the I/O half ([`scrape`], run on any task, returns an owned
+//! [`ScrapeOutcome`]) and the store half ([`TargetState::ingest`], run by the one owner of
+//! [`Storage`]). Semantics follow Prometheus 2.42's scrape loop (`scrape/scrape.go`):
+//! limits fail the whole scrape with a reason, target labels win over exposed ones (which become
+//! `exported_*`), report series (`up`, `scrape_duration_seconds`, ...) are written every time,
+//! and series that disappear, or all series of a failed scrape, get staleness markers.
+
+use super::lex;
+use super::text::{Entry, Format, ParseError, Parser};
+use crate::tsdb::{stale_nan, AppendError, Labels, Storage};
+use futures::StreamExt;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+/// What Prometheus 2.42 sends (without protobuf, which it only asks for behind a feature flag).
+pub const ACCEPT_HEADER: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
+/// A target and its limits (0 = no limit, as in Prometheus).
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub env: String,
+    pub job: String,
+    pub url: String,
+    /// `host:port` of the URL, the `instance` label.
+    pub instance: String,
+    pub timeout: Duration,
+    pub body_size_limit: u64,
+    pub sample_limit: usize,
+    pub label_limit: usize,
+    pub label_name_length_limit: usize,
+    pub label_value_length_limit: usize,
+    pub bearer_token: Option<String>,
+}
+
+impl Target {
+    /// A target with default limits (those of `config::ScrapeConfig`).
+    pub fn new(env: &str, job: &str, url: &str) -> Target {
+        Target {
+            env: env.into(),
+            job: job.into(),
+            url: url.into(),
+            instance: instance_of(url),
+            timeout: Duration::from_secs(10),
+            body_size_limit: 16 << 20,
+            sample_limit: 50_000,
+            label_limit: 0,
+            label_name_length_limit: 0,
+            label_value_length_limit: 0,
+            bearer_token: None,
+        }
+    }
+
+    /// One target per URL of a scrape job; the bearer token is read from its environment variable.
+    pub fn from_config(env: &str, sc: &crate::config::ScrapeConfig) -> Vec<Target> {
+        let token = sc.bearer_token_env.as_deref().and_then(|v| std::env::var(v).ok()).filter(|t| !t.is_empty());
+        sc.urls
+            .iter()
+            .map(|u| Target {
+                timeout: sc.timeout,
+                body_size_limit: sc.body_size_limit,
+                sample_limit: sc.sample_limit,
+                label_limit: sc.label_limit,
+                label_name_length_limit: sc.label_name_length_limit,
+                label_value_length_limit: sc.label_value_length_limit,
+                bearer_token: token.clone(),
+                ..Target::new(env, &sc.job, u)
+            })
+            .collect()
+    }
+
+    /// The target labels, sorted by name: `env`, `instance`, `job`.
+    fn label_pairs(&self) -> [(&'static str, &str); 3] {
+        [("env", &self.env), ("instance", &self.instance), ("job", &self.job)]
+    }
+}
+
+/// `host:port` with the scheme's default port filled in, as Prometheus's `instance`.
+pub fn instance_of(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => match (u.host_str(), u.port_or_known_default()) {
+            (Some(h), Some(p)) if h.contains(':') => format!("[{h}]:{p}"),
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            _ => url.to_string(),
+        },
+        Err(_) => url.to_string(),
+    }
+}
+
+/// Why a scrape failed. Every one is a failed scrape (`up` 0), never a panic.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ScrapeError {
+    #[error("{0}")]
+    Request(String),
+    #[error("server returned HTTP status {0}")]
+    Status(String),
+    #[error("scrape timed out after {0:?} (context deadline exceeded)")]
+    Timeout(Duration),
+    #[error("body size limit exceeded (limit {0} bytes)")]
+    BodySizeLimit(u64),
+    #[error("parse error: {0}")]
+    Parse(ParseError),
+    #[error("sample limit exceeded ({samples} samples, limit {limit})")]
+    SampleLimit { samples: usize, limit: usize },
+    #[error("{0}")]
+    LabelLimit(String),
+    #[error("{0}")]
+    InvalidSample(String),
+}
+
+/// An owned scrape result: produced by the I/O task, consumed by the store owner.
+#[derive(Debug)]
+pub struct ScrapeOutcome {
+    /// When the scrape started (ms since the epoch).
+    pub started_ms: i64,
+    pub duration: Duration,
+    pub result: Result<Body, ScrapeError>,
+}
+
+#[derive(Debug)]
+pub struct Body {
+    pub bytes: Vec<u8>,
+    pub content_type: Option<String>,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// A reqwest error with its causes ("error sending request ...: connection refused").
+fn describe(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(c) = src {
+        let m = c.to_string();
+        if !s.contains(&m) {
+            s.push_str(": ");
+            s.push_str(&m);
+        }
+        src = c.source();
+    }
+    s
+}
+
+/// GET the target within its timeout, enforcing the body size limit while the body streams in.
+pub async fn scrape(client: &reqwest::Client, target: &Target) -> ScrapeOutcome {
+    let started_ms = now_ms();
+    let start = Instant::now();
+    let result = match tokio::time::timeout(target.timeout, fetch(client, target)).await {
+        Ok(r) => r,
+        Err(_) => Err(ScrapeError::Timeout(target.timeout)),
+    };
+    ScrapeOutcome { started_ms, duration: start.elapsed(), result }
+}
+
+async fn fetch(client: &reqwest::Client, target: &Target) -> Result<Body, ScrapeError> {
+    let mut req = client
+        .get(&target.url)
+        .header(reqwest::header::ACCEPT, ACCEPT_HEADER)
+        .header(reqwest::header::USER_AGENT, concat!("opsdeck/", env!("CARGO_PKG_VERSION")))
+        .header("X-Prometheus-Scrape-Timeout-Seconds", format!("{}", target.timeout.as_secs_f64()));
+    if let Some(t) = &target.bearer_token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.map_err(|e| ScrapeError::Request(describe(&e)))?;
+    let status = resp.status();
+    if status != reqwest::StatusCode::OK {
+        let reason = status.canonical_reason().unwrap_or("");
+        return Err(ScrapeError::Status(format!("{} {reason}", status.as_u16()).trim_end().to_string()));
+    }
+    let content_type =
+        resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
+    // As Prometheus: a body of `limit` bytes or more fails (0 = no limit).
+    let limit = target.body_size_limit;
+    if limit > 0 && resp.content_length().is_some_and(|n| n >= limit) {
+        return Err(ScrapeError::BodySizeLimit(limit));
+    }
+    let cap = resp.content_length().unwrap_or(64 << 10).min(if limit > 0 { limit } else { u64::MAX }) as usize;
+    let mut bytes = Vec::with_capacity(cap);
+    let mut stream = resp.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ScrapeError::Request(describe(&e)))?;
+        bytes.extend_from_slice(&chunk);
+        if limit > 0 && bytes.len() as u64 >= limit {
+            return Err(ScrapeError::BodySizeLimit(limit));
+        }
+    }
+    Ok(Body { bytes, content_type })
+}
+
+/// What one ingest did, for the UI and `status`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScrapeReport {
+    pub up: bool,
+    pub error: Option<String>,
+    pub duration: Duration,
+    /// `scrape_samples_scraped`.
+    pub samples_scraped: usize,
+    /// `scrape_samples_post_metric_relabeling`.
+    pub samples_post_relabeling: usize,
+    /// `scrape_series_added`.
+    pub series_added: usize,
+    /// Staleness markers written.
+    pub stale_markers: usize,
+    /// Samples refused by the store (duplicates, out of order, series cap).
+    pub dropped: usize,
+}
+
+struct CacheEntry {
+    id: usize,
+    /// Scrape iteration in which the entry was last seen; entries not seen are flushed.
+    seen: u64,
+}
+
+/// Per-target state owned by whoever owns the [`Storage`].
+pub struct TargetState {
+    target: Target,
+    /// Raw series text → storage id, so a steady target costs no label building.
+    cache: HashMap<Box<[u8]>, CacheEntry>,
+    iter: u64,
+    /// Series (without explicit timestamps) seen in the last successful scrape.
+    prev: HashSet<usize>,
+    cur: HashSet<usize>,
+    report_ids: Option<[usize; 5]>,
+    pub last: Option<ScrapeReport>,
+}
+
+/// A sample waiting for the whole body to pass before it is appended (a failed scrape appends
+/// nothing, like Prometheus's rollback).
+struct Pending {
+    id: usize,
+    t: i64,
+    v: f64,
+    tracked: bool,
+    new: bool,
+}
+
+const REPORT_NAMES: [&str; 5] = [
+    "up",
+    "scrape_duration_seconds",
+    "scrape_samples_scraped",
+    "scrape_samples_post_metric_relabeling",
+    "scrape_series_added",
+];
+
+impl TargetState {
+    pub fn new(target: Target) -> TargetState {
+        TargetState {
+            target,
+            cache: HashMap::new(),
+            iter: 0,
+            prev: HashSet::new(),
+            cur: HashSet::new(),
+            report_ids: None,
+            last: None,
+        }
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// Fold one scrape into `storage` at `t_ms`: its samples (or nothing, if it failed), stale
+    /// markers, and the report series.
+    pub fn ingest(&mut self, storage: &mut Storage, outcome: &ScrapeOutcome, t_ms: i64) -> ScrapeReport {
+        let mut rep = ScrapeReport {
+            up: false,
+            error: None,
+            duration: outcome.duration,
+            samples_scraped: 0,
+            samples_post_relabeling: 0,
+            series_added: 0,
+            stale_markers: 0,
+            dropped: 0,
+        };
+        let result = match &outcome.result {
+            Ok(body) => {
+                let mut pending = Vec::new();
+                let r = self.parse(storage, body, t_ms, &mut pending, &mut rep);
+                r.map(|()| pending)
+            }
+            Err(e) => Err(e.clone()),
+        };
+        self.cur.clear();
+        match result {
+            Ok(pending) => {
+                rep.up = true;
+                for p in &pending {
+                    match storage.append_id(p.id, p.t, p.v) {
+                        Ok(()) => rep.series_added += usize::from(p.new),
+                        Err(_) => rep.dropped += 1,
+                    }
+                    if p.tracked {
+                        self.cur.insert(p.id);
+                    }
+                }
+                // Forget raw forms not seen in this successful scrape.
+                let iter = self.iter;
+                self.cache.retain(|_, e| e.seen == iter);
+                self.iter += 1;
+            }
+            Err(e) => rep.error = Some(e.to_string()),
+        }
+        // Series gone since the last scrape (all of them, when this one failed) go stale.
+        for &id in self.prev.difference(&self.cur) {
+            if storage.append_id(id, t_ms, stale_nan()).is_ok() {
+                rep.stale_markers += 1;
+            }
+        }
+        std::mem::swap(&mut self.prev, &mut self.cur);
+        self.write_report(storage, t_ms, &rep);
+        self.last = Some(rep.clone());
+        rep
+    }
+
+    fn write_report(&mut self, storage: &mut Storage, t_ms: i64, rep: &ScrapeReport) {
+        if self.report_ids.is_none() {
+            let mut ids = [0; 5];
+            for (k, name) in REPORT_NAMES.iter().enumerate() {
+                let mut pairs: Vec<(&str, &str)> = self.target.label_pairs().to_vec();
+                pairs.push(("__name__", name));
+                match storage.series_id(&Labels::from_pairs(pairs)) {
+                    Ok(id) => ids[k] = id,
+                    Err(AppendError::SeriesLimit | AppendError::OutOfOrder) => return,
+                }
+            }
+            self.report_ids = Some(ids);
+        }
+        let Some(ids) = self.report_ids else { return };
+        let vals = [
+            if rep.up { 1.0 } else { 0.0 },
+            rep.duration.as_secs_f64(),
+            rep.samples_scraped as f64,
+            rep.samples_post_relabeling as f64,
+            rep.series_added as f64,
+        ];
+        for (id, v) in ids.into_iter().zip(vals) {
+            let _ = storage.append_id(id, t_ms, v);
+        }
+    }
+
+    fn parse(
+        &mut self,
+        storage: &mut Storage,
+        body: &Body,
+        t_ms: i64,
+        pending: &mut Vec<Pending>,
+        rep: &mut ScrapeReport,
+    ) -> Result<(), ScrapeError> {
+        let format = Format::from_content_type(body.content_type.as_deref());
+        let mut p = Parser::new(&body.bytes, format);
+        let limit = self.target.sample_limit;
+        let mut appended = 0usize;
+        let mut over_limit = false;
+        loop {
+            let s = match p.next() {
+                Ok(Some(Entry::Sample(s))) => s,
+                Ok(Some(_)) => continue,
+                Ok(None) => break,
+                Err(e) => return Err(ScrapeError::Parse(e)),
+            };
+            rep.samples_scraped += 1;
+            let (id, new) = match self.cache.get_mut(s.series) {
+                Some(e) => {
+                    e.seen = self.iter;
+                    (e.id, false)
+                }
+                None => {
+                    let labels = self.build_labels(s.name, &p)?;
+                    match storage.series_id(&labels) {
+                        Ok(id) => {
+                            self.cache.insert(s.series.into(), CacheEntry { id, seen: self.iter });
+                            (id, true)
+                        }
+                        Err(_) => {
+                            rep.dropped += 1;
+                            continue;
+                        }
+                    }
+                }
+            };
+            rep.samples_post_relabeling += 1;
+            // Prometheus's limitAppender: every appended sample counts, the scrape goes on to
+            // count the total, then fails.
+            appended += 1;
+            if limit > 0 && appended > limit {
+                over_limit = true;
+                continue;
+            }
+            pending.push(Pending {
+                id,
+                t: s.timestamp_ms.unwrap_or(t_ms),
+                v: s.value,
+                tracked: s.timestamp_ms.is_none(),
+                new,
+            });
+        }
+        if over_limit {
+            return Err(ScrapeError::SampleLimit { samples: appended, limit });
+        }
+        Ok(())
+    }
+
+    /// Exposed labels + target labels (honor_labels = false), validated and limit-checked.
+    fn build_labels(&self, name: &str, p: &Parser<'_>) -> Result<Labels, ScrapeError> {
+        let t = &self.target;
+        let mut exposed: Vec<(Cow<'_, str>, Cow<'_, str>)> = Vec::with_capacity(p.num_labels() + 4);
+        exposed.push((Cow::Borrowed("__name__"), Cow::Borrowed(name)));
+        for (k, v) in p.labels() {
+            if exposed.iter().any(|(n, _)| n == k) {
+                return Err(ScrapeError::InvalidSample(format!("label name {k:?} is not unique: invalid sample")));
+            }
+            exposed.push((Cow::Borrowed(k), v));
+        }
+        // Target labels win; a clashing exposed label moves to exported_<name> (shortest first).
+        let targets = t.label_pairs();
+        let mut conflicts: Vec<(String, Cow<'_, str>)> = Vec::new();
+        for (tn, _) in targets {
+            if let Some(pos) = exposed.iter().position(|(n, v)| n == tn && !v.is_empty()) {
+                let (n, v) = exposed.remove(pos);
+                conflicts.push((n.into_owned(), v));
+            }
+        }
+        conflicts.sort_by_key(|(n, _)| n.len());
+        for i in 0..conflicts.len() {
+            let mut new_name = conflicts[i].0.clone();
+            loop {
+                new_name = format!("exported_{new_name}");
+                let taken = exposed.iter().any(|(n, _)| *n == new_name)
+                    || targets.iter().any(|(n, _)| *n == new_name)
+                    || conflicts[..i].iter().any(|(n, _)| *n == new_name);
+                if !taken {
+                    break;
+                }
+            }
+            conflicts[i].0 = new_name;
+        }
+        let mut all: Vec<(Cow<'_, str>, Cow<'_, str>)> = exposed;
+        all.extend(conflicts.into_iter().map(|(n, v)| (Cow::Owned(n), v)));
+        all.extend(targets.iter().map(|&(n, v)| (Cow::Borrowed(n), Cow::Borrowed(v))));
+        all.retain(|(_, v)| !v.is_empty());
+        // Leading blanks are caught by the parser; values were checked to be UTF-8.
+        if !lex::is_valid_metric_name(name) {
+            return Err(ScrapeError::InvalidSample(format!("invalid metric name or label names: {name:?}")));
+        }
+        if t.label_limit > 0 && all.len() > t.label_limit {
+            return Err(ScrapeError::LabelLimit(format!(
+                "label_limit exceeded (metric: {:.50}, number of labels: {}, limit: {})",
+                name,
+                all.len(),
+                t.label_limit
+            )));
+        }
+        if t.label_name_length_limit > 0 || t.label_value_length_limit > 0 {
+            let mut sorted: Vec<&(Cow<'_, str>, Cow<'_, str>)> = all.iter().collect();
+            sorted.sort_by(|a, b| a.0.cmp(&b.0));
+            for (n, v) in sorted {
+                if t.label_name_length_limit > 0 && n.len() > t.label_name_length_limit {
+                    return Err(ScrapeError::LabelLimit(format!(
+                        "label_name_length_limit exceeded (metric: {:.50}, label name: {:.50}, length: {}, limit: {})",
+                        name,
+                        n,
+                        n.len(),
+                        t.label_name_length_limit
+                    )));
+                }
+                if t.label_value_length_limit > 0 && v.len() > t.label_value_length_limit {
+                    let shown: String = v.chars().take(50).collect();
+                    return Err(ScrapeError::LabelLimit(format!(
+                        "label_value_length_limit exceeded (metric: {:.50}, label name: {:.50}, value: {}, length: {}, limit: {})",
+                        name,
+                        n,
+                        lex::go_quote(shown.as_bytes()),
+                        v.len(),
+                        t.label_value_length_limit
+                    )));
+                }
+            }
+        }
+        Ok(Labels::from_pairs(all))
+    }
+}
+
+/// Scrape `target` every `interval` until the receiver goes away, sending each outcome with
+/// `key`. Runs on its own task; it never touches the store.
+pub async fn run<K: Clone + Send + 'static>(
+    client: reqwest::Client,
+    target: Target,
+    interval: Duration,
+    key: K,
+    tx: tokio::sync::mpsc::Sender<(K, ScrapeOutcome)>,
+) {
+    let mut tick = tokio::time::interval(interval.max(Duration::from_millis(100)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tick.tick().await;
+        let outcome = scrape(&client, &target).await;
+        if tx.send((key.clone(), outcome)).await.is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tsdb::{is_stale, Matcher, StorageOptions};
+
+    fn ok(body: &str) -> ScrapeOutcome {
+        ScrapeOutcome {
+            started_ms: 0,
+            duration: Duration::from_millis(5),
+            result: Ok(Body { bytes: body.as_bytes().to_vec(), content_type: None }),
+        }
+    }
+
+    fn values(s: &Storage, name: &str) -> Vec<(String, Vec<f64>)> {
+        let m = [Matcher::equal("__name__", name)];
+        let mut v: Vec<_> =
+            s.select(&m).map(|x| (x.labels.to_string(), x.samples().iter().map(|s| s.v).collect())).collect();
+        v.sort_by(|a: &(String, Vec<f64>), b| a.0.cmp(&b.0));
+        v
+    }
+
+    #[test]
+    fn target_labels_win_and_exposed_ones_are_exported() {
+        let mut st = Storage::new(StorageOptions::default());
+        let mut ts = TargetState::new(Target::new("prod", "api", "http://127.0.0.1:9100/metrics"));
+        let r = ts.ingest(&mut st, &ok("a{job=\"x\",exported_job=\"y\",z=\"\"} 1\n"), 1000);
+        assert!(r.up, "{r:?}");
+        let got = values(&st, "a");
+        assert_eq!(
+            got[0].0,
+            "a{env=\"prod\", exported_exported_job=\"x\", exported_job=\"y\", instance=\"127.0.0.1:9100\", job=\"api\"}"
+        );
+        assert_eq!(values(&st, "up")[0].1, vec![1.0]);
+        assert_eq!(values(&st, "scrape_series_added")[0].1, vec![1.0]);
+    }
+
+    #[test]
+    fn disappearing_and_failed_series_go_stale() {
+        let mut st = Storage::new(StorageOptions::default());
+        let mut ts = TargetState::new(Target::new("prod", "api", "http://h:1/m"));
+        ts.ingest(&mut st, &ok("a 1\nb 1\nb 2\n"), 1000);
+        let r = ts.ingest(&mut st, &ok("a 2\n"), 2000);
+        assert_eq!(r.stale_markers, 1);
+        assert_eq!(values(&st, "b")[0].1[0], 1.0, "first sample of a duplicated series is kept");
+        assert!(is_stale(*values(&st, "b")[0].1.last().unwrap()));
+        let r = ts.ingest(&mut st, &ok("a 3\nc{ 1\n"), 3000);
+        assert!(!r.up);
+        assert!(r.error.unwrap().contains("line 2"));
+        assert!(is_stale(*values(&st, "a")[0].1.last().unwrap()), "a failed scrape marks everything stale");
+        assert_eq!(values(&st, "up")[0].1, vec![1.0, 1.0, 0.0]);
+    }
+
+    #[test]
+    fn limits_fail_the_scrape() {
+        let mut st = Storage::new(StorageOptions::default());
+        let mut t = Target::new("e", "j", "http://h:1/m");
+        t.sample_limit = 2;
+        let mut ts = TargetState::new(t.clone());
+        let r = ts.ingest(&mut st, &ok("a 1\nb 1\nc 1\n"), 1000);
+        assert_eq!(r.error.as_deref(), Some("sample limit exceeded (3 samples, limit 2)"));
+        assert_eq!(r.samples_scraped, 3);
+        assert!(values(&st, "a").is_empty() || values(&st, "a")[0].1.is_empty());
+        t.sample_limit = 0;
+        t.label_value_length_limit = 3;
+        let mut ts = TargetState::new(t);
+        let r = ts.ingest(&mut st, &ok("ab{x=\"long\"} 1\n"), 1000);
+        assert!(r.error.unwrap().starts_with("label_value_length_limit exceeded (metric: ab, label name: x"));
+    }
+}
