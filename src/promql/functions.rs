@@ -303,6 +303,8 @@ fn go_log2(x: f64) -> f64 {
 
 /// Go's math.Log (FreeBSD's e_log.c algorithm), which differs from glibc's in the last bit for
 /// some inputs; promtool compares exactly.
+// The constants are written as in the reference source, so they can be checked against it.
+#[allow(clippy::excessive_precision)]
 fn go_log(x: f64) -> f64 {
     const LN2_HI: f64 = 6.93147180369123816490e-01;
     const LN2_LO: f64 = 1.90821492927058770002e-10;
