@@ -77,7 +77,10 @@ impl Engine {
             return Err(EvalError::new("range query end is before its start"));
         }
         let ev = Ev { st, lookback: self.lookback_ms, start, end, sub_step: DEFAULT_SUBQUERY_STEP_MS };
-        ev.range_eval(expr, start, end, step_ms, true)
+        let mut m = ev.range_eval(expr, start, end, step_ms, true)?;
+        // Prometheus returns range results sorted by label set.
+        m.sort_by(|a, b| a.labels.cmp(&b.labels));
+        Ok(m)
     }
 }
 
