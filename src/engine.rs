@@ -74,6 +74,11 @@ struct Engine {
     rules: Option<RuleEngine<PromqlEvaluator>>,
     acks: Acks,
     state_dir: PathBuf,
+    notifier: Option<crate::notify::Notifier>,
+    bell: crate::notify::bell::BellTracker,
+    ring_bell: bool,
+    alertmanagers: Vec<String>,
+    client: reqwest::Client,
 }
 
 async fn run(cfg: Config, state_dir: PathBuf, events: mpsc::Sender<Event>, mut commands: mpsc::Receiver<Command>) {
@@ -91,7 +96,23 @@ async fn run(cfg: Config, state_dir: PathBuf, events: mpsc::Sender<Event>, mut c
         rules: None,
         acks: Acks::load(&state_dir),
         state_dir: state_dir.clone(),
+        notifier: None,
+        bell: Default::default(),
+        ring_bell: cfg.alerting.bell,
+        alertmanagers: cfg.alerting.alertmanager.clone(),
+        client: client.clone(),
     };
+    if !cfg.alerting.alertmanager.is_empty() || !cfg.alerting.webhook.is_empty() {
+        eng.notifier = Some(crate::notify::Notifier::spawn(crate::notify::NotifierConfig {
+            alertmanagers: cfg.alerting.alertmanager.clone(),
+            webhooks: cfg.alerting.webhook.clone(),
+            decoration: crate::notify::Decoration {
+                external_labels: cfg.alerting.external_labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                external_url: String::new(),
+            },
+            ..Default::default()
+        }));
+    }
     match load_rules(&cfg) {
         Ok(Some(mut r)) => {
             match r.restore_state(&eng.alert_state_path()) {
@@ -183,8 +204,10 @@ async fn run(cfg: Config, state_dir: PathBuf, events: mpsc::Sender<Event>, mut c
                     eng.send_alerts();
                 }
                 Some(Command::Silence { key, duration }) => {
-                    eng.acks.silence(&key, now_ms() + duration.as_millis() as i64);
+                    let until = now_ms() + duration.as_millis() as i64;
+                    eng.acks.silence(&key, until);
                     eng.acks.save(&eng.state_dir);
+                    eng.silence_in_alertmanager(&key, until);
                     eng.send_alerts();
                 }
                 Some(Command::Quit) | None => {
@@ -236,9 +259,41 @@ impl Engine {
         for e in rules.take_errors() {
             tracing::warn!("rule {} of group {}: {}", e.rule, e.group, e.err);
         }
-        let _notifications = rules.take_notifications();
+        let notifications = rules.take_notifications();
+        if let Some(n) = &self.notifier {
+            n.send(&notifications);
+        }
+        let new_critical = self.bell.new_critical(&rules.snapshot());
+        if self.ring_bell && !new_critical.is_empty() {
+            let _ = self.events.try_send(Event::Bell(new_critical));
+        }
         self.save_alert_state();
         self.send_alerts();
+    }
+
+    /// A keyboard silence also becomes an Alertmanager silence on every configured Alertmanager,
+    /// matching the alert's labels exactly; the outcome is reported as a notice.
+    fn silence_in_alertmanager(&self, key: &str, until: Millis) {
+        let Some(rules) = &self.rules else { return };
+        let Some(alert) = rules.snapshot().into_iter().find(|a| a.key() == key) else { return };
+        let user = std::env::var("SUDO_USER").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "opsdeck".into());
+        let req = crate::notify::SilenceRequest {
+            matchers: alert.labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            starts_at_ms: now_ms(),
+            ends_at_ms: until,
+            created_by: user,
+            comment: format!("silenced from opsdeck: {}", alert.rule),
+        };
+        for am in &self.alertmanagers {
+            let (client, am, req, events) = (self.client.clone(), am.clone(), req.clone(), self.events.clone());
+            tokio::spawn(async move {
+                let msg = match crate::notify::create_silence(&client, &am, &req).await {
+                    Ok(id) => format!("Alertmanager {am}: silence {id} created"),
+                    Err(e) => format!("Alertmanager {am}: silence not created: {e}"),
+                };
+                let _ = events.send(Event::Notice(crate::sanitize::line(&msg).into_owned())).await;
+            });
+        }
     }
 
     fn save_alert_state(&self) {

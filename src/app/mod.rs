@@ -122,6 +122,8 @@ pub struct State {
     /// `[log] trace_url`, for trace links in a record's details.
     pub trace_url: Option<String>,
     pub ui: UiState,
+    /// A critical alert started firing: the terminal loop rings the bell once after drawing.
+    pub bell_pending: bool,
 }
 
 const MAX_NOTICES: usize = 50;
@@ -182,6 +184,7 @@ impl State {
             logs: LogStore::new(&LogSettings::default()),
             log_views: BTreeMap::new(),
             trace_url: None,
+            bell_pending: false,
             ui: UiState {
                 env: None,
                 focus: OVERVIEW_ID.to_string(),
@@ -253,6 +256,10 @@ impl State {
             Event::Markers(m) => self.markers = m,
             Event::Notice(s) => self.notice(s),
             Event::Stats(s) => self.stats = s,
+            Event::Bell(keys) => {
+                self.bell_pending = true;
+                self.notice(format!("critical alert firing: {}", keys.join(", ")));
+            }
             Event::Logs(batch) => {
                 let env = batch.env.to_string();
                 self.logs.apply(batch, self.now);

@@ -114,6 +114,12 @@ pub async fn run_dashboard(
             state.now = now_ms();
             term.draw(|f| view(&state, f))?;
             dirty = false;
+            if std::mem::take(&mut state.bell_pending) {
+                // BEL is the one control byte the dashboard itself writes, and only here.
+                use std::io::Write;
+                let mut out = stdout();
+                let _ = out.write_all(b"\x07").and_then(|_| out.flush());
+            }
         }
         tokio::select! {
             ev = input.next() => match ev {
