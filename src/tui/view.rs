@@ -556,7 +556,13 @@ fn alerts(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
     let vis: Vec<_> = state.visible_alerts().collect();
     let firing = vis.iter().filter(|a| a.state == AlertState::Firing).count();
     let pending = vis.iter().filter(|a| a.state == AlertState::Pending).count();
-    let b = block(state, pal, ALERTS_ID, format!("{} · {firing} firing, {pending} pending", S::ALERTS));
+    let counts = match (firing, pending) {
+        (0, 0) => "none active".to_string(),
+        (f, 0) => format!("{f} {}", S::FIRING),
+        (0, p) => format!("{p} pending"),
+        (f, p) => format!("{f} {}, {p} pending", S::FIRING),
+    };
+    let b = block(state, pal, ALERTS_ID, format!("{} · {counts}", S::ALERTS));
     if vis.is_empty() {
         f.render_widget(Paragraph::new(Span::styled(S::NO_ALERTS, pal.dim())).wrap(Wrap { trim: true }).block(b), r);
         return;
