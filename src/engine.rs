@@ -79,6 +79,8 @@ struct Engine {
     ring_bell: bool,
     alertmanagers: Vec<String>,
     client: reqwest::Client,
+    /// `[prometheus]`: panels query this server instead of the local store.
+    remote: Option<crate::prom_api::Client>,
 }
 
 async fn run(cfg: Config, state_dir: PathBuf, events: mpsc::Sender<Event>, mut commands: mpsc::Receiver<Command>) {
@@ -101,7 +103,31 @@ async fn run(cfg: Config, state_dir: PathBuf, events: mpsc::Sender<Event>, mut c
         ring_bell: cfg.alerting.bell,
         alertmanagers: cfg.alerting.alertmanager.clone(),
         client: client.clone(),
+        remote: None,
     };
+    if let Some(src) = &cfg.prometheus {
+        match crate::prom_api::Client::from_config(src) {
+            Ok(c) => {
+                let _ = events.try_send(Event::Notice(format!("panels query {}", c.base_url())));
+                eng.remote = Some(c);
+            }
+            Err(e) => {
+                let _ =
+                    events.try_send(Event::Notice(crate::sanitize::line(&format!("[prometheus]: {e}")).into_owned()));
+            }
+        }
+    }
+    // A remote server has its own scrape schedule: ask it again at the fastest local cadence.
+    let remote_every = cfg
+        .environments
+        .iter()
+        .flat_map(|e| e.scrape.iter().map(|s| s.interval))
+        .min()
+        .unwrap_or(Duration::from_secs(15))
+        .max(Duration::from_secs(2));
+    let mut remote_timer = tokio::time::interval(remote_every);
+    remote_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut remote_busy: Option<tokio::task::JoinHandle<()>> = None;
     if !cfg.alerting.alertmanager.is_empty() || !cfg.alerting.webhook.is_empty() {
         eng.notifier = Some(crate::notify::Notifier::spawn(crate::notify::NotifierConfig {
             alertmanagers: cfg.alerting.alertmanager.clone(),
@@ -222,14 +248,52 @@ async fn run(cfg: Config, state_dir: PathBuf, events: mpsc::Sender<Event>, mut c
                 dirty = false;
                 let now = now_ms();
                 eng.storage.trim(now);
-                let panels = eng.evaluate_panels(now);
-                if events.send(Event::Panels(panels)).await.is_err() {
-                    return;
+                if eng.remote.is_none() {
+                    let panels = eng.evaluate_panels(now);
+                    if events.send(Event::Panels(panels)).await.is_err() {
+                        return;
+                    }
                 }
                 let _ = events.try_send(Event::Stats(eng.stats()));
             }
+            _ = remote_timer.tick(), if eng.remote.is_some() => {
+                // One query round at a time: a slow server skips rounds instead of piling them up.
+                if remote_busy.as_ref().is_none_or(|h| h.is_finished()) {
+                    let (client, defs) = (eng.remote.clone().expect("checked"), eng.defs.clone());
+                    let window = Window::ending_at(now_ms(), eng.window.as_millis() as i64, PANEL_POINTS);
+                    let events = events.clone();
+                    remote_busy = Some(tokio::spawn(async move {
+                        let panels = remote_panels(&client, &defs, window).await;
+                        let _ = events.send(Event::Panels(panels)).await;
+                    }));
+                }
+            }
         }
     }
+}
+
+/// Panels evaluated by a remote Prometheus-compatible server: every query of a round is sent
+/// concurrently, then the same `panels::evaluate` folds the answers as for the local store.
+pub async fn remote_panels(
+    client: &crate::prom_api::Client,
+    defs: &[PanelDef],
+    w: Window,
+) -> Vec<crate::app::model::PanelData> {
+    let exprs: Vec<&str> = defs.iter().flat_map(|d| d.queries.iter().map(|q| q.expr.as_str())).collect();
+    let step = Duration::from_millis(w.step as u64);
+    let answers = futures::future::join_all(exprs.iter().map(|e| client.query_range(e, w.start, w.end, step))).await;
+    let mut by_expr: std::collections::HashMap<&str, Result<panels::RangeResult, String>> = Default::default();
+    for (e, a) in exprs.iter().zip(answers) {
+        let r = match a {
+            Ok(promql::Value::Matrix(m)) => {
+                Ok(m.into_iter().map(|s| (s.labels, s.samples.into_iter().map(|x| (x.t, x.v)).collect())).collect())
+            }
+            Ok(_) => Err("the server answered a range query with a non-matrix".to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        by_expr.insert(e, r);
+    }
+    panels::evaluate(defs, w, |expr, _| by_expr.get(expr).cloned().unwrap_or_else(|| Err("not queried".into())))
 }
 
 /// The configured rule files, loaded and compiled; `None` when there are none.
