@@ -402,19 +402,22 @@ fn line_chart(
     let now = state.now;
     // Right after start-up there is less history than the window: fit the axis to what exists
     // (at least a minute), rather than squeezing it into the last column.
+    let full = now - state.ui.window.as_millis() as i64;
+    // Points are in time order: slice the window out instead of scanning all history per frame.
+    let in_win = |pts: &[(i64, Option<f64>)], from: i64| -> std::ops::Range<usize> {
+        pts.partition_point(|(t, _)| *t < from)..pts.partition_point(|(t, _)| *t <= now)
+    };
     let first = visible
         .iter()
-        .filter_map(|(_, s)| {
-            s.points.iter().find(|(t, v)| v.is_some() && *t >= now - state.ui.window.as_millis() as i64)
-        })
+        .filter_map(|(_, s)| s.points[in_win(&s.points, full)].iter().find(|(_, v)| v.is_some()))
         .map(|(t, _)| *t)
         .min();
-    let win = (state.ui.window.as_millis() as i64).min(first.map_or(i64::MAX, |f| (now - f).max(60_000)));
+    let win = (now - full).min(first.map_or(i64::MAX, |f| (now - f).max(60_000)));
     let from = now - win;
     let in_window = |t: i64| t >= from && t <= now;
     let (mut lo, mut hi) = (0.0f64, f64::MIN);
     for (_, s) in visible {
-        for (_, v) in s.points.iter().filter(|(t, _)| in_window(*t)) {
+        for (_, v) in &s.points[in_win(&s.points, from)] {
             if let Some(v) = v.filter(|v| v.is_finite()) {
                 lo = lo.min(v);
                 hi = hi.max(v);
@@ -511,7 +514,7 @@ fn line_chart(
             let c = color(pal.series(*i));
             let mut prev: Option<(f64, f64)> = None;
             let mut lone = true;
-            for (t, v) in s.points.iter().filter(|(t, _)| in_window(*t)) {
+            for (t, v) in &s.points[in_win(&s.points, from)] {
                 match v.filter(|v| v.is_finite()) {
                     Some(v) => {
                         let pt = (xs(*t), v);
