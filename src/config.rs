@@ -433,10 +433,9 @@ impl Config {
                 // Point into the file: where the expression's text starts, plus the parser's offset.
                 let start = text.find(p.expr.as_str()).unwrap_or(0);
                 let (line, col) = line_col(text, start + e.offset.min(p.expr.len()));
-                return Err(self.invalid_at(
-                    (line, col),
-                    format!("panel {:?}: bad PromQL expression: {}", p.title, e.message),
-                ));
+                return Err(
+                    self.invalid_at((line, col), format!("panel {:?}: bad PromQL expression: {}", p.title, e.message))
+                );
             }
         }
         Ok(())

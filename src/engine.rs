@@ -75,8 +75,6 @@ struct Engine {
     acks: Acks,
     state_dir: PathBuf,
     notifier: Option<crate::notify::Notifier>,
-    bell: crate::notify::bell::BellTracker,
-    ring_bell: bool,
     alertmanagers: Vec<String>,
     client: reqwest::Client,
     /// `[prometheus]`: panels query this server instead of the local store.
@@ -99,8 +97,6 @@ async fn run(cfg: Config, state_dir: PathBuf, events: mpsc::Sender<Event>, mut c
         acks: Acks::load(&state_dir),
         state_dir: state_dir.clone(),
         notifier: None,
-        bell: Default::default(),
-        ring_bell: cfg.alerting.bell,
         alertmanagers: cfg.alerting.alertmanager.clone(),
         client: client.clone(),
         remote: None,
@@ -326,10 +322,6 @@ impl Engine {
         let notifications = rules.take_notifications();
         if let Some(n) = &self.notifier {
             n.send(&notifications);
-        }
-        let new_critical = self.bell.new_critical(&rules.snapshot());
-        if self.ring_bell && !new_critical.is_empty() {
-            let _ = self.events.try_send(Event::Bell(new_critical));
         }
         self.save_alert_state();
         self.send_alerts();
