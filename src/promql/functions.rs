@@ -191,7 +191,7 @@ pub(crate) fn call(ev: &Ev, c: &Call, t: i64) -> Result<Val, EvalError> {
             let repl = string_arg(args[2])?;
             let src = string_arg(args[3])?;
             let re_s = string_arg(args[4])?;
-            let re = regex::Regex::new(&format!("^(?:{re_s})$"))
+            let re = cached_regex(&re_s)
                 .map_err(|_| EvalError::new(format!("invalid regular expression in label_replace(): {re_s}")))?;
             if !valid_label_name(&dst) {
                 return Err(EvalError::new(format!("invalid destination label name in label_replace(): {dst}")));
@@ -272,6 +272,23 @@ pub(crate) fn call(ev: &Ev, c: &Call, t: i64) -> Result<Val, EvalError> {
         }
         other => Err(EvalError::unsupported(&format!("function {other}()"))),
     }
+}
+
+/// label_replace's anchored regex, compiled once per pattern rather than at every step.
+fn cached_regex(pattern: &str) -> Result<regex::Regex, regex::Error> {
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<std::collections::HashMap<String, regex::Regex>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(r) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(pattern) {
+        return Ok(r.clone());
+    }
+    let r = regex::Regex::new(&format!("^(?:{pattern})$"))?;
+    let mut c = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if c.len() > 1024 {
+        c.clear();
+    }
+    c.insert(pattern.to_string(), r.clone());
+    Ok(r)
 }
 
 /// Go's math.Frexp: x = frac * 2^exp with |frac| in [0.5, 1).
