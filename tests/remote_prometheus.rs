@@ -167,4 +167,28 @@ async fn remote_and_local_agree() {
     // A bad expression is a clear API error, not a panic.
     let e = remote.query("sum(", None).await.unwrap_err().to_string();
     assert!(e.contains("bad_data"), "{e}");
+
+    // The dashboard's built-in panels, evaluated by the server ([prometheus] mode): every
+    // environment has an error-rate line and a p95 line.
+    let w = opsdeck::panels::Window::ending_at(t, 30_000, 10);
+    let panels = opsdeck::engine::remote_panels(&remote, &opsdeck::panels::builtin("10s"), w).await;
+    let errors = panels.iter().find(|p| p.id == "errors").unwrap();
+    assert!(errors.note.is_none(), "{:?}", errors.note);
+    let envs: std::collections::BTreeSet<_> = errors.series.iter().filter_map(|s| s.env.clone()).collect();
+    assert_eq!(envs.len(), 3, "{envs:?}");
+    assert!(errors.series.iter().all(|s| s.last().is_some()), "every environment has a current error rate");
+    let latency = panels.iter().find(|p| p.id == "latency").unwrap();
+    assert!(latency.series.iter().any(|s| s.label.ends_with("p95") && s.last().is_some()));
+    let bad = opsdeck::engine::remote_panels(
+        &remote,
+        &opsdeck::panels::user(&[opsdeck::config::PanelConfig {
+            title: "broken".into(),
+            expr: "sum(".into(),
+            unit: opsdeck::config::Unit::Plain,
+            kind: opsdeck::config::PanelKind::Line,
+        }]),
+        w,
+    )
+    .await;
+    assert!(bad[0].note.as_deref().unwrap_or("").contains("query error"), "{:?}", bad[0].note);
 }

@@ -205,3 +205,32 @@ fn nothing_raw_reaches_the_screen() {
     }
     assert!(t.backend().to_string().contains("\\x1b[2J"), "the escape is shown as visible text");
 }
+
+#[test]
+fn threshold_concerns_only_its_quantile() {
+    let mut s = fixture::full();
+    let lat = s.panels.iter_mut().find(|p| p.id == "latency").unwrap();
+    for series in lat.series.iter_mut().filter(|x| x.label.ends_with("p99")) {
+        series.points.last_mut().unwrap().1 = Some(3.0);
+    }
+    let out = screen(&s, 160, 45);
+    assert!(!out.contains("⚠ over 2s"), "a slow p99 does not cross the p95 threshold:\n{out}");
+    let lat = s.panels.iter_mut().find(|p| p.id == "latency").unwrap();
+    lat.series.iter_mut().find(|x| x.label == "staging p95").unwrap().points.last_mut().unwrap().1 = Some(2.5);
+    assert!(screen(&s, 160, 45).contains("⚠ over 2s"));
+}
+
+#[test]
+fn fresh_start_fits_the_axis_to_the_data_120x40() {
+    let mut s = fixture::full();
+    let since = fixture::NOW - 20_000;
+    for p in s.panels.iter_mut() {
+        for series in p.series.iter_mut() {
+            series.points.retain(|(t, _)| *t >= since);
+        }
+    }
+    let out = screen(&s, 120, 40);
+    // A minute of axis, not fifteen: the ticks are within the last minute.
+    assert!(out.contains("22:12") && !out.contains("21:58"), "{out}");
+    insta::assert_snapshot!(out);
+}

@@ -121,6 +121,10 @@ pub struct State {
     pub log_views: BTreeMap<String, LogView>,
     /// `[log] trace_url`, for trace links in a record's details.
     pub trace_url: Option<String>,
+    /// Keys of the critical alerts firing in the last snapshot, to tell when a new one starts.
+    critical_firing: std::collections::BTreeSet<String>,
+    /// A new critical alert started firing since the loop last rang the bell.
+    pub bell: bool,
     pub ui: UiState,
 }
 
@@ -182,6 +186,8 @@ impl State {
             logs: LogStore::new(&LogSettings::default()),
             log_views: BTreeMap::new(),
             trace_url: None,
+            critical_firing: Default::default(),
+            bell: false,
             ui: UiState {
                 env: None,
                 focus: OVERVIEW_ID.to_string(),
@@ -240,6 +246,14 @@ impl State {
                 // Keep the selection on the same alert when the list is re-evaluated.
                 let selected = self.selected_alert().map(|a| a.key.clone());
                 sort_alerts(&mut a);
+                let critical: std::collections::BTreeSet<String> = a
+                    .iter()
+                    .filter(|a| a.state == AlertState::Firing && severity_rank(&a.severity) == 0)
+                    .filter(|a| !a.acked && a.silenced_until.is_none_or(|t| t <= self.now))
+                    .map(|a| a.key.clone())
+                    .collect();
+                self.bell |= critical.iter().any(|k| !self.critical_firing.contains(k));
+                self.critical_firing = critical;
                 self.alerts = a;
                 let n = self.visible_alerts().count();
                 self.ui.alert_sel = selected
@@ -808,6 +822,22 @@ mod tests {
         s.handle_key(ch('0'));
         s.handle_key(ch('n'));
         assert!(last_notice(&s).contains("choose one environment"));
+    }
+
+    #[test]
+    fn a_new_critical_alert_rings_once() {
+        let mut s = fixture::full();
+        assert!(s.bell, "HighErrorRate is critical and firing");
+        s.bell = false;
+        let same = s.alerts.clone();
+        s.apply(Event::Alerts(same.clone()));
+        assert!(!s.bell, "still firing is not new");
+        let mut more = same;
+        let mut second = more[0].clone();
+        second.key = "z".into();
+        more.push(second);
+        s.apply(Event::Alerts(more));
+        assert!(s.bell);
     }
 
     #[test]

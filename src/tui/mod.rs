@@ -33,11 +33,13 @@ pub struct TuiOptions {
     pub mouse: bool,
     /// How often age labels and the clock are refreshed when nothing else happens.
     pub tick: Duration,
+    /// Ring the terminal bell when a new critical alert fires (`[alerting] bell`).
+    pub bell: bool,
 }
 
 impl Default for TuiOptions {
     fn default() -> Self {
-        TuiOptions { no_color: false, mouse: true, tick: Duration::from_secs(1) }
+        TuiOptions { no_color: false, mouse: true, tick: Duration::from_secs(1), bell: true }
     }
 }
 
@@ -115,6 +117,11 @@ pub async fn run_dashboard(
             term.draw(|f| view(&state, f))?;
             dirty = false;
         }
+        if std::mem::take(&mut state.bell) && opts.bell {
+            // BEL between frames: the terminal beeps or flashes, as the user configured it.
+            use std::io::Write;
+            let _ = term.backend_mut().write_all(b"\x07").and_then(|_| term.backend_mut().flush());
+        }
         tokio::select! {
             ev = input.next() => match ev {
                 Some(Ok(TermEvent::Key(k))) => {
@@ -184,5 +191,32 @@ fn mouse(state: &mut State, m: crossterm::event::MouseEvent, area: Rect) -> bool
         MouseEventKind::ScrollDown => state.handle_key(key(KeyCode::Down)).is_none(),
         MouseEventKind::ScrollUp => state.handle_key(key(KeyCode::Up)).is_none(),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::MouseEvent;
+
+    fn click(col: u16, row: u16, kind: MouseEventKind) -> MouseEvent {
+        MouseEvent { kind, column: col, row, modifiers: KeyModifiers::NONE }
+    }
+
+    #[test]
+    fn click_focuses_and_selects_an_alert_wheel_scrolls() {
+        let mut s = fixture::full();
+        let area = Rect::new(0, 0, 160, 45);
+        let place = layout::place(&s, area);
+        let (_, r) = place.panels.iter().find(|(id, _)| id == ALERTS_ID).unwrap().clone();
+        // Second alert row: border, header, first row, then this one.
+        assert!(mouse(&mut s, click(r.x + 3, r.y + 3, MouseEventKind::Down(MouseButton::Left)), area));
+        assert_eq!(s.ui.focus, ALERTS_ID);
+        assert_eq!(s.ui.alert_sel, 1);
+        mouse(&mut s, click(r.x + 3, r.y + 3, MouseEventKind::ScrollDown), area);
+        assert_eq!(s.ui.alert_sel, 2);
+        let (_, e) = place.panels.iter().find(|(id, _)| id == "errors").unwrap().clone();
+        mouse(&mut s, click(e.x + 5, e.y + 5, MouseEventKind::Down(MouseButton::Left)), area);
+        assert_eq!(s.ui.focus, "errors");
     }
 }

@@ -73,6 +73,8 @@ fn header(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
     if r.height == 0 {
         return;
     }
+    // Narrow terminals drop the title and the window label, and tighten the tabs, so names fit.
+    let narrow = r.width < 110;
     let (firing, quiet) = state.firing();
     let mut right = vec![];
     if firing > 0 {
@@ -83,35 +85,45 @@ fn header(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
         }
         right.push(Span::styled(t, style));
     } else {
-        right.push(Span::styled(format!("✔ {}", S::NO_ALERTS_FIRING), pal.fg(pal.ok)));
+        let t = if narrow { "✔ quiet".to_string() } else { format!("✔ {}", S::NO_ALERTS_FIRING) };
+        right.push(Span::styled(t, pal.fg(pal.ok)));
     }
-    right.push(Span::styled(format!("  {}  ", crate::duration::format(state.ui.window)), pal.dim()));
+    if narrow {
+        right.push(Span::raw(" "));
+    } else {
+        right.push(Span::styled(format!("  {}  ", crate::duration::format(state.ui.window)), pal.dim()));
+    }
     right.push(Span::styled(format::clock(state.now, state.utc_offset_secs), pal.text()));
     right.push(Span::raw(" "));
     let right = Line::from(right);
     let rw = (right.width() as u16).min(r.width);
 
-    let mut left = vec![Span::styled(format!(" {} ", S::TITLE), pal.title().add_modifier(Modifier::REVERSED))];
-    left.push(Span::raw(" "));
+    let mut left = vec![];
+    if !narrow {
+        left.push(Span::styled(format!(" {} ", S::TITLE), pal.title().add_modifier(Modifier::REVERSED)));
+        left.push(Span::raw(" "));
+    }
     let tab = |sel: bool| if sel { pal.selected().add_modifier(Modifier::BOLD) } else { pal.text() };
-    left.push(Span::styled(format!(" 0 {} ", S::ALL_ENVS), tab(state.ui.env.is_none())));
+    let pad = if narrow { "" } else { " " };
+    left.push(Span::styled(format!("{pad}0 {}{pad}", S::ALL_ENVS), tab(state.ui.env.is_none())));
     // Names shrink to fit so the firing counter and clock on the right are never pushed off.
-    let budget = (r.width.saturating_sub(rw) as usize).saturating_sub(17);
+    let used: usize = left.iter().map(|s| s.width()).sum();
+    let budget = (r.width.saturating_sub(rw) as usize).saturating_sub(used + 1);
     let per_env = budget / state.envs.len().max(1);
-    let name_max = per_env.saturating_sub(7).max(3);
+    let name_max = per_env.saturating_sub(if narrow { 4 } else { 7 }).max(3);
     for (i, (e, h)) in state.envs.iter().zip(&state.health).enumerate() {
         left.push(Span::raw(" "));
         let sel = state.ui.env == Some(i);
-        left.push(Span::styled(format!(" {} ", i + 1), tab(sel)));
+        left.push(Span::styled(format!("{pad}{}{pad}", i + 1), tab(sel)));
         left.push(Span::styled(health_symbol(h.health).to_string(), pal.health(h.health)));
         let name: String = if e.name.chars().count() > name_max {
             e.name.chars().take(name_max - 1).chain(std::iter::once('…')).collect()
         } else {
             e.name.clone()
         };
-        left.push(Span::styled(format!(" {name} "), tab(sel)));
+        left.push(Span::styled(format!("{pad}{name}{pad}"), tab(sel)));
     }
-    f.render_widget(Paragraph::new(Line::from(left)), Rect { width: r.width.saturating_sub(rw), ..r });
+    f.render_widget(Paragraph::new(Line::from(left)), Rect { width: r.width.saturating_sub(rw + 1), ..r });
     f.render_widget(Paragraph::new(right), Rect { x: r.right() - rw, width: rw, ..r });
 }
 
@@ -275,8 +287,9 @@ fn last_ok_label(state: &State, t: Option<i64>) -> String {
 fn data_panel(state: &State, pal: &Palette, f: &mut Frame, p: &PanelData, r: Rect) {
     let visible: Vec<(usize, &crate::app::PanelSeries)> =
         p.series.iter().enumerate().filter(|(_, s)| state.env_visible(s.env.as_deref())).collect();
-    let crossed =
-        p.threshold.as_ref().is_some_and(|(_, t)| visible.iter().any(|(_, s)| s.last().is_some_and(|v| v > *t)));
+    let crossed = p.threshold.as_ref().is_some_and(|(name, t)| {
+        visible.iter().any(|(_, s)| threshold_applies(name, s, &visible) && s.last().is_some_and(|v| v > *t))
+    });
     let mut rest = format!(" · {}", crate::duration::format(state.ui.window));
     if let Some(env) = state.selected_env_name() {
         rest.push_str(&format!(" · {env}"));
@@ -305,6 +318,14 @@ fn data_panel(state: &State, pal: &Palette, f: &mut Frame, p: &PanelData, r: Rec
         PanelKind::Bars | PanelKind::Gauge => bars(pal, f, p, &visible, b, r),
         PanelKind::Table => table(pal, f, p, &visible, b, r),
     }
+}
+
+/// Which series a threshold is about: "SlowResponseTime p95 2s" concerns the series labelled
+/// "… p95", not p50 or p99; a name sharing no word with any label concerns them all.
+fn threshold_applies(name: &str, s: &crate::app::PanelSeries, all: &[(usize, &crate::app::PanelSeries)]) -> bool {
+    let has = |label: &str, w: &str| label.split_whitespace().any(|x| x == w);
+    let mut tokens = name.split_whitespace().filter(|w| all.iter().any(|(_, o)| has(&o.label, w))).peekable();
+    tokens.peek().is_none() || tokens.any(|w| has(&s.label, w))
 }
 
 /// "HighErrorRate 5%": the value is added unless the name already states it.
@@ -378,12 +399,25 @@ fn line_chart(
     b: Block,
     r: Rect,
 ) {
-    let win = state.ui.window.as_millis() as i64;
-    let (now, from) = (state.now, state.now - win);
+    let now = state.now;
+    // Right after start-up there is less history than the window: fit the axis to what exists
+    // (at least a minute), rather than squeezing it into the last column.
+    let full = now - state.ui.window.as_millis() as i64;
+    // Points are in time order: slice the window out instead of scanning all history per frame.
+    let in_win = |pts: &[(i64, Option<f64>)], from: i64| -> std::ops::Range<usize> {
+        pts.partition_point(|(t, _)| *t < from)..pts.partition_point(|(t, _)| *t <= now)
+    };
+    let first = visible
+        .iter()
+        .filter_map(|(_, s)| s.points[in_win(&s.points, full)].iter().find(|(_, v)| v.is_some()))
+        .map(|(t, _)| *t)
+        .min();
+    let win = (now - full).min(first.map_or(i64::MAX, |f| (now - f).max(60_000)));
+    let from = now - win;
     let in_window = |t: i64| t >= from && t <= now;
     let (mut lo, mut hi) = (0.0f64, f64::MIN);
     for (_, s) in visible {
-        for (_, v) in s.points.iter().filter(|(t, _)| in_window(*t)) {
+        for (_, v) in &s.points[in_win(&s.points, from)] {
             if let Some(v) = v.filter(|v| v.is_finite()) {
                 lo = lo.min(v);
                 hi = hi.max(v);
@@ -453,7 +487,13 @@ fn line_chart(
     }
     let ticks: i64 = if plot.width >= 50 { 4 } else { 2 };
     for k in 0..=ticks {
-        let label = format::hhmm(from + win * k / ticks, state.utc_offset_secs);
+        let t = from + win * k / ticks;
+        // Short spans need seconds to tell the ticks apart.
+        let label = if win < 600_000 {
+            format::clock(t, state.utc_offset_secs)
+        } else {
+            format::hhmm(t, state.utc_offset_secs)
+        };
         let lw = label.len() as u16;
         let x = plot.x + ((plot.width.saturating_sub(1)) as i64 * k / ticks) as u16;
         let x = x.saturating_sub(lw / 2).clamp(area.x, area.right().saturating_sub(lw));
@@ -474,7 +514,7 @@ fn line_chart(
             let c = color(pal.series(*i));
             let mut prev: Option<(f64, f64)> = None;
             let mut lone = true;
-            for (t, v) in s.points.iter().filter(|(t, _)| in_window(*t)) {
+            for (t, v) in &s.points[in_win(&s.points, from)] {
                 match v.filter(|v| v.is_finite()) {
                     Some(v) => {
                         let pt = (xs(*t), v);
@@ -556,7 +596,13 @@ fn alerts(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
     let vis: Vec<_> = state.visible_alerts().collect();
     let firing = vis.iter().filter(|a| a.state == AlertState::Firing).count();
     let pending = vis.iter().filter(|a| a.state == AlertState::Pending).count();
-    let b = block(state, pal, ALERTS_ID, format!("{} · {firing} firing, {pending} pending", S::ALERTS));
+    let counts = match (firing, pending) {
+        (0, 0) => "none active".to_string(),
+        (f, 0) => format!("{f} {}", S::FIRING),
+        (0, p) => format!("{p} pending"),
+        (f, p) => format!("{f} {}, {p} pending", S::FIRING),
+    };
+    let b = block(state, pal, ALERTS_ID, format!("{} · {counts}", S::ALERTS));
     if vis.is_empty() {
         f.render_widget(Paragraph::new(Span::styled(S::NO_ALERTS, pal.dim())).wrap(Wrap { trim: true }).block(b), r);
         return;
