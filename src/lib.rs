@@ -7,6 +7,7 @@ pub mod config;
 pub mod demo;
 pub mod deploy;
 pub mod duration;
+pub mod engine;
 pub mod health;
 pub mod logs;
 pub mod notify;

@@ -172,9 +172,8 @@ pub struct Window {
 
 impl Window {
     pub fn ending_at(end: Millis, length_ms: Millis, points: i64) -> Window {
+        // Ends at `now`, not at a step boundary: the newest data is on screen as soon as it exists.
         let step = (length_ms / points.max(1)).max(1000);
-        // Align to the step so successive evaluations draw the same points, not a jittering curve.
-        let end = end - end.rem_euclid(step);
         Window { start: end - length_ms, end, step }
     }
 
@@ -266,10 +265,10 @@ mod tests {
     }
 
     #[test]
-    fn window_is_aligned_to_its_step() {
+    fn window_ends_now() {
         let w = Window::ending_at(1_000_500, 300_000, 100);
         assert_eq!(w.step, 3000);
-        assert_eq!(w.end % 3000, 0);
+        assert_eq!(w.end, 1_000_500);
         assert_eq!(w.steps().count(), 101);
     }
 

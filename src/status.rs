@@ -2,9 +2,13 @@
 //! Each check is bounded by its environment's `timeout`, so the command answers in about the
 //! longest configured timeout even when endpoints hang. Exit 0 when all are up, 1 otherwise.
 
-use crate::config::{Config, Environment};
+use crate::app::model::AlertState;
+use crate::config::Config;
+use crate::scrape::target::{Target, TargetState};
+use crate::tsdb::{Storage, StorageOptions};
 use crate::{exit, health};
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// One environment's line of the report (the JSON shape is a contract: design §2, issue 2).
 #[derive(Debug, Clone, Serialize)]
@@ -31,20 +35,58 @@ pub struct StatusAlert {
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub environments: Vec<EnvStatus>,
+    /// Problems that did not stop the check (a broken rule file).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Report {
     pub fn all_up(&self) -> bool {
         self.environments.iter().all(|e| e.health == "up")
     }
+
+    /// Exit 1 also when a critical alert fires, even with every environment up.
+    pub fn critical_firing(&self) -> bool {
+        self.environments.iter().flat_map(|e| &e.alerts).any(|a| a.state == "firing" && a.severity == "critical")
+    }
 }
 
-/// The alerts of one environment from rule evaluation over what one scrape allows.
-///
-/// Hook for the lead: rule evaluation (crate::rules) is wired here once it lands. Until then it
-/// returns no alerts, and `status` judges by health alone.
-fn alerts_for(_cfg: &Config, _env: &Environment) -> Vec<StatusAlert> {
-    Vec::new()
+/// Alerts per environment from the configured rules, evaluated once over one scrape of every
+/// target: what a single scrape allows (a `rate()` needs two samples, so rate-based rules stay
+/// quiet here; a `for:` keeps its alert pending). Rule file problems are returned as warnings.
+async fn evaluate_alerts(cfg: &Config) -> (HashMap<String, Vec<StatusAlert>>, Vec<String>) {
+    let mut by_env: HashMap<String, Vec<StatusAlert>> = HashMap::new();
+    let mut rules = match crate::engine::load_rules(cfg) {
+        Ok(Some(r)) => r,
+        Ok(None) => return (by_env, vec![]),
+        Err(errs) => return (by_env, errs.iter().map(|e| format!("rules: {e}")).collect()),
+    };
+    let client = crate::engine::http_client();
+    let targets: Vec<Target> = cfg
+        .environments
+        .iter()
+        .flat_map(|e| e.scrape.iter().flat_map(move |sc| Target::from_config(&e.name, sc)))
+        .collect();
+    let outcomes = futures::future::join_all(targets.iter().map(|t| crate::scrape::target::scrape(&client, t))).await;
+    let now = crate::engine::now_ms();
+    let mut storage = Storage::new(StorageOptions { retention_ms: 3_600_000, max_series: cfg.general.max_series });
+    for (t, o) in targets.into_iter().zip(&outcomes) {
+        TargetState::new(t).ingest(&mut storage, o, now);
+    }
+    for a in rules.eval(&mut storage, now) {
+        let v = a.to_view();
+        if v.state == AlertState::Resolved {
+            continue;
+        }
+        let Some(env) = v.env.clone() else { continue };
+        by_env.entry(env).or_default().push(StatusAlert {
+            name: v.name,
+            state: v.state.as_str().to_string(),
+            severity: v.severity,
+            summary: v.summary,
+        });
+    }
+    (by_env, vec![])
 }
 
 /// Poll every environment once and build the report.
@@ -60,7 +102,7 @@ pub async fn poll(cfg: &Config) -> Report {
                     latency_ms: None,
                     version: None,
                     reason: Some("no health check configured".into()),
-                    alerts: alerts_for(cfg, env),
+                    alerts: vec![],
                 };
             };
             let r = health::check_once(client, h).await;
@@ -70,11 +112,16 @@ pub async fn poll(cfg: &Config) -> Report {
                 latency_ms: r.latency_ms.map(|l| (l * 10.0).round() / 10.0),
                 version: r.version,
                 reason: r.reason,
-                alerts: alerts_for(cfg, env),
+                alerts: vec![],
             }
         }
     });
-    Report { environments: futures::future::join_all(checks).await }
+    let (mut environments, (mut alerts, warnings)) =
+        tokio::join!(futures::future::join_all(checks), evaluate_alerts(cfg));
+    for e in &mut environments {
+        e.alerts = alerts.remove(&e.name).unwrap_or_default();
+    }
+    Report { environments, warnings }
 }
 
 pub async fn run(cfg: &Config, json: bool) -> anyhow::Result<i32> {
@@ -83,12 +130,15 @@ pub async fn run(cfg: &Config, json: bool) -> anyhow::Result<i32> {
         return Ok(exit::USAGE);
     }
     let report = poll(cfg).await;
+    for w in &report.warnings {
+        eprintln!("opsdeck: warning: {w}");
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", table(&report));
     }
-    Ok(if report.all_up() { exit::OK } else { exit::DEGRADED })
+    Ok(if report.all_up() && !report.critical_firing() { exit::OK } else { exit::DEGRADED })
 }
 
 /// The text table: one row per environment, reasons and alerts spelled out.
@@ -112,14 +162,16 @@ pub fn table(r: &Report) -> String {
             }
             detail.push_str(&format!("{} {} ({})", a.state, a.name, a.severity));
         }
-        out.push_str(&format!(
-            "{:<name_w$}  {:<6}  {:>9}  {:<ver_w$}  {}\n",
+        let row = format!(
+            "{:<name_w$}  {:<6}  {:>9}  {:<ver_w$}  {}",
             e.name,
             mark,
             latency,
             e.version.as_deref().unwrap_or("-"),
             detail
-        ));
+        );
+        out.push_str(row.trim_end());
+        out.push('\n');
     }
     out
 }
@@ -154,6 +206,7 @@ mod tests {
                     }],
                 },
             ],
+            warnings: vec![],
         };
         let t = table(&r);
         assert!(t.lines().nth(1).unwrap().contains("production") && t.contains("3 ms") && t.contains("1.4.1"), "{t}");

@@ -1,7 +1,830 @@
 //! Application state: what the engine has learned, folded from events, and what the view shows.
 //! Sources and the engine send `Event`s (owned snapshots); `State::apply` folds them in; the TUI
-//! renders `&State` and turns keys into `Action`s. No I/O here.
+//! renders `&State` and turns keys into `Command`s for the engine. No I/O here (Elm-style:
+//! `apply`/`handle_key` are the only ways state changes, so both are unit-testable).
 
+pub mod keymap;
 pub mod model;
+pub mod strings;
 
 pub use model::*;
+
+use crate::config::{Config, LogSettings, Theme};
+use crate::logs::{Level, LogBuffer, LogStore, LogView};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
+use keymap::Action;
+use std::collections::BTreeMap;
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// What the engine must do because of a key. The view never does it itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Panels are to be evaluated over this window from now on.
+    SetWindow(Duration),
+    /// Acknowledge (or withdraw the acknowledgement of) an alert; persisted by the engine.
+    Ack {
+        key: String,
+        acked: bool,
+    },
+    /// Silence an alert (and create an Alertmanager silence when one is configured).
+    Silence {
+        key: String,
+        duration: Duration,
+    },
+    Quit,
+}
+
+/// The time windows `+`/`-` step through; capped by the history kept in memory.
+pub const WINDOWS: [Duration; 4] =
+    [Duration::from_secs(300), Duration::from_secs(900), Duration::from_secs(3600), Duration::from_secs(6 * 3600)];
+/// The silence durations offered by `s`.
+pub const SILENCES: [Duration; 4] =
+    [Duration::from_secs(900), Duration::from_secs(3600), Duration::from_secs(4 * 3600), Duration::from_secs(86400)];
+
+pub const OVERVIEW_ID: &str = "overview";
+pub const ALERTS_ID: &str = "alerts";
+pub const LOGS_ID: &str = "logs";
+
+/// An overlay of the logs panel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogOverlay {
+    /// One record opened: (environment, sequence number in its buffer).
+    Details(String, u64),
+    /// Every line with this request id, across environments.
+    Correlate(String),
+}
+
+/// The logs view's settings, shared by every environment's `LogView` (the records and each
+/// environment's selection live in `State::logs` / `State::log_views`).
+#[derive(Debug, Clone, Default)]
+pub struct LogsUi {
+    /// Least severity shown (`None` = all).
+    pub level: Option<Level>,
+    /// The search as typed; applied to the views with Enter.
+    pub query: String,
+    pub editing: bool,
+    pub overlay: Option<LogOverlay>,
+}
+
+pub fn level_label(l: Option<Level>) -> &'static str {
+    match l {
+        None => "all",
+        Some(Level::Warning) => "warn+",
+        Some(Level::Error) => "error+",
+        Some(l) => l.as_str(),
+    }
+}
+
+/// What the user is looking at.
+#[derive(Debug, Clone)]
+pub struct UiState {
+    /// `None` = all environments overlaid.
+    pub env: Option<usize>,
+    /// The focused panel's id (see `State::slots`).
+    pub focus: String,
+    pub zoom: bool,
+    pub window: Duration,
+    pub help: bool,
+    /// Index into `State::visible_alerts`.
+    pub alert_sel: usize,
+    pub details: bool,
+    /// Open duration picker for `s`: index into `SILENCES`.
+    pub silence_picker: Option<usize>,
+    pub theme: Theme,
+    /// `NO_COLOR` / `--no-color`: no colours at all (symbols and text still carry meaning).
+    pub no_color: bool,
+    pub logs: LogsUi,
+}
+
+#[derive(Debug, Clone)]
+pub struct State {
+    pub envs: Vec<EnvInfo>,
+    /// Parallel to `envs`.
+    pub health: Vec<EnvHealth>,
+    pub panels: Vec<PanelData>,
+    /// Sorted by severity, then state, then age (see `sort_alerts`).
+    pub alerts: Vec<AlertView>,
+    pub markers: Vec<Marker>,
+    /// (when, text), newest last.
+    pub notices: VecDeque<(Millis, String)>,
+    pub stats: EngineStats,
+    /// The clock the view uses for ages and the time axis (set by the loop's tick; fixed in tests).
+    pub now: Millis,
+    /// Offset of local time from UTC, for the clock and axis labels.
+    pub utc_offset_secs: i32,
+    /// Samples kept in memory: the longest window on offer.
+    pub history: Duration,
+    /// Every environment's log ring buffer.
+    pub logs: LogStore,
+    /// Per environment: the filtered list, selection and follow state over its buffer.
+    pub log_views: BTreeMap<String, LogView>,
+    /// `[log] trace_url`, for trace links in a record's details.
+    pub trace_url: Option<String>,
+    pub ui: UiState,
+    /// A critical alert started firing: the terminal loop rings the bell once after drawing.
+    pub bell_pending: bool,
+}
+
+const MAX_NOTICES: usize = 50;
+
+pub fn severity_rank(s: &str) -> u8 {
+    match s.to_ascii_lowercase().as_str() {
+        "critical" | "page" | "emergency" => 0,
+        "error" | "high" => 1,
+        "warning" | "warn" => 2,
+        "info" | "low" => 3,
+        _ => 4,
+    }
+}
+
+/// Most severe first, firing before pending before resolved, oldest first, then by name.
+pub fn sort_alerts(alerts: &mut [AlertView]) {
+    alerts.sort_by(|a, b| {
+        (severity_rank(&a.severity), a.state, a.active_since, &a.name, &a.key).cmp(&(
+            severity_rank(&b.severity),
+            b.state,
+            b.active_since,
+            &b.name,
+            &b.key,
+        ))
+    });
+}
+
+impl State {
+    /// An empty state: environments known by name, nothing checked yet.
+    pub fn new(envs: Vec<EnvInfo>, history: Duration) -> State {
+        let health = envs.iter().map(|_| EnvHealth::default()).collect();
+        // Placeholders for the built-in panels until the engine's first evaluation arrives.
+        let panels = crate::panels::builtin("1m")
+            .into_iter()
+            .map(|d| PanelData {
+                id: d.id,
+                title: d.title,
+                unit: d.unit,
+                kind: d.kind,
+                series: Vec::new(),
+                threshold: d.threshold,
+                note: Some(strings::NO_DATA_YET.to_string()),
+            })
+            .collect();
+        let window =
+            WINDOWS.iter().copied().filter(|w| *w <= history.max(WINDOWS[0])).take(2).last().unwrap_or(WINDOWS[0]);
+        State {
+            envs,
+            health,
+            panels,
+            alerts: Vec::new(),
+            markers: Vec::new(),
+            notices: VecDeque::new(),
+            stats: EngineStats::default(),
+            now: 0,
+            utc_offset_secs: 0,
+            history,
+            logs: LogStore::new(&LogSettings::default()),
+            log_views: BTreeMap::new(),
+            trace_url: None,
+            bell_pending: false,
+            ui: UiState {
+                env: None,
+                focus: OVERVIEW_ID.to_string(),
+                zoom: false,
+                window,
+                help: false,
+                alert_sel: 0,
+                details: false,
+                silence_picker: None,
+                theme: Theme::Dark,
+                no_color: false,
+                logs: LogsUi::default(),
+            },
+        }
+    }
+
+    /// The state a dashboard starts from: environments, user panels and theme from the config.
+    pub fn from_config(cfg: &Config) -> State {
+        let envs = cfg.environments.iter().map(|e| EnvInfo { name: e.name.clone(), protected: e.protected }).collect();
+        let mut s = State::new(envs, cfg.general.history);
+        for (i, p) in cfg.panels.iter().enumerate() {
+            s.panels.push(PanelData {
+                id: format!("user:{i}"),
+                title: crate::sanitize::line(&p.title).into_owned(),
+                unit: p.unit,
+                kind: p.kind,
+                series: Vec::new(),
+                threshold: None,
+                note: Some(strings::NO_DATA_YET.to_string()),
+            });
+        }
+        s.ui.theme = cfg.ui.theme;
+        s.logs = LogStore::new(&cfg.log_settings);
+        s.trace_url = cfg.log_settings.trace_url.clone();
+        s
+    }
+
+    /// Fold one event from the engine into the state.
+    pub fn apply(&mut self, ev: Event) {
+        match ev {
+            Event::Health { env, health } => match self.envs.iter().position(|e| e.name == env) {
+                Some(i) => self.health[i] = health,
+                None => {
+                    self.envs.push(EnvInfo { name: env, protected: false });
+                    self.health.push(health);
+                }
+            },
+            Event::Panels(p) => {
+                self.panels = p;
+                if !self.slots().iter().any(|s| *s == self.ui.focus) {
+                    self.ui.focus = OVERVIEW_ID.to_string();
+                    self.ui.zoom = false;
+                }
+            }
+            Event::Alerts(mut a) => {
+                // Keep the selection on the same alert when the list is re-evaluated.
+                let selected = self.selected_alert().map(|a| a.key.clone());
+                sort_alerts(&mut a);
+                self.alerts = a;
+                let n = self.visible_alerts().count();
+                self.ui.alert_sel = selected
+                    .and_then(|k| self.visible_alerts().position(|a| a.key == k))
+                    .unwrap_or(self.ui.alert_sel.min(n.saturating_sub(1)));
+                if n == 0 {
+                    self.ui.details = false;
+                    self.ui.silence_picker = None;
+                }
+            }
+            Event::Markers(m) => self.markers = m,
+            Event::Notice(s) => self.notice(s),
+            Event::Stats(s) => self.stats = s,
+            Event::Bell(keys) => {
+                self.bell_pending = true;
+                self.notice(format!("critical alert firing: {}", keys.join(", ")));
+            }
+            Event::Logs(batch) => {
+                let env = batch.env.to_string();
+                self.logs.apply(batch, self.now);
+                let (level, query) = (self.ui.logs.level, self.ui.logs.query.clone());
+                let view = self.log_views.entry(env.clone()).or_insert_with(|| {
+                    let mut v = LogView::new();
+                    v.set_min_level(level);
+                    // The query compiled once already when it was entered.
+                    let _ = v.set_search(&query);
+                    v
+                });
+                if let Some(buf) = self.logs.get(&env) {
+                    view.refresh(buf);
+                }
+            }
+        }
+    }
+
+    /// The selected environment's log view and buffer, when one environment is chosen.
+    fn log_view(&mut self) -> Option<(&mut LogView, &LogBuffer)> {
+        let env = self.ui.env.and_then(|i| self.envs.get(i))?.name.clone();
+        let buf = self.logs.get(&env)?;
+        let view = self.log_views.get_mut(&env)?;
+        Some((view, buf))
+    }
+
+    /// Re-filter every environment's view after a setting changed.
+    fn refresh_logs(&mut self) {
+        for (env, v) in self.log_views.iter_mut() {
+            if let Some(b) = self.logs.get(env) {
+                v.refresh(b);
+            }
+        }
+    }
+
+    /// `n`, `N`, `e`, `c` and Enter on records need one environment: say so instead of doing nothing.
+    fn need_one_env(&mut self) -> bool {
+        if self.ui.env.is_none() {
+            self.notice(strings::PICK_ENV_FOR_LOGS.to_string());
+            return false;
+        }
+        true
+    }
+
+    fn notice(&mut self, s: String) {
+        if self.notices.len() == MAX_NOTICES {
+            self.notices.pop_front();
+        }
+        self.notices.push_back((self.now, s));
+    }
+
+    /// The panel ids in reading order; focus moves through these.
+    pub fn slots(&self) -> Vec<&str> {
+        let mut v = vec![OVERVIEW_ID, ALERTS_ID];
+        v.extend(self.panels.iter().filter(|p| p.id != OVERVIEW_ID).map(|p| p.id.as_str()));
+        v.push(LOGS_ID);
+        v
+    }
+
+    pub fn selected_env_name(&self) -> Option<&str> {
+        self.ui.env.and_then(|i| self.envs.get(i)).map(|e| e.name.as_str())
+    }
+
+    /// Does something labelled with `env` belong on screen under the current environment choice?
+    pub fn env_visible(&self, env: Option<&str>) -> bool {
+        match (self.selected_env_name(), env) {
+            (None, _) | (_, None) => true,
+            (Some(sel), Some(e)) => sel == e,
+        }
+    }
+
+    pub fn visible_alerts(&self) -> impl Iterator<Item = &AlertView> {
+        self.alerts.iter().filter(|a| self.env_visible(a.env.as_deref()))
+    }
+
+    pub fn selected_alert(&self) -> Option<&AlertView> {
+        self.visible_alerts().nth(self.ui.alert_sel)
+    }
+
+    /// Firing alerts across every environment: the header counter (visible from every view).
+    pub fn firing(&self) -> (usize, usize) {
+        let firing = self.alerts.iter().filter(|a| a.state == AlertState::Firing);
+        let (mut n, mut quiet) = (0, 0);
+        for a in firing {
+            n += 1;
+            if a.acked || a.silenced_until.is_some_and(|t| t > self.now) {
+                quiet += 1;
+            }
+        }
+        (n, quiet)
+    }
+
+    /// The windows `+`/`-` may choose: never longer than the history kept.
+    pub fn windows(&self) -> impl Iterator<Item = Duration> + '_ {
+        WINDOWS.into_iter().enumerate().filter(|(i, w)| *i == 0 || *w <= self.history).map(|(_, w)| w)
+    }
+
+    /// Turn a key press into state changes and, when the engine must act, a `Command`.
+    pub fn handle_key(&mut self, key: KeyEvent) -> Option<Command> {
+        // Terminals with keyboard enhancement report releases too: act on presses only (kdash#390).
+        if key.kind == KeyEventKind::Release {
+            return None;
+        }
+        if self.ui.logs.editing {
+            self.edit_search(key);
+            return None;
+        }
+        if let Some(i) = self.ui.silence_picker {
+            return self.pick_silence(i, key);
+        }
+        let action = keymap::lookup(&key)?;
+        if self.ui.help {
+            match action {
+                Action::Quit => return Some(Command::Quit),
+                Action::Help | Action::Esc => self.ui.help = false,
+                _ => {}
+            }
+            return None;
+        }
+        self.act(action)
+    }
+
+    fn act(&mut self, action: Action) -> Option<Command> {
+        match action {
+            Action::Quit => return Some(Command::Quit),
+            Action::Help => self.ui.help = true,
+            Action::SelectEnv(n) => {
+                if n >= 1 && n <= self.envs.len() {
+                    self.ui.env = Some(n - 1);
+                    self.ui.alert_sel = 0;
+                } else {
+                    self.notice(strings::no_env(n));
+                }
+            }
+            Action::AllEnvs => self.ui.env = None,
+            Action::NextEnv | Action::PrevEnv => {
+                // Cycle all → 1 → 2 → … → all.
+                let n = self.envs.len() + 1;
+                let cur = self.ui.env.map_or(0, |i| i + 1);
+                let next = if action == Action::NextEnv { (cur + 1) % n } else { (cur + n - 1) % n };
+                self.ui.env = next.checked_sub(1);
+                self.ui.alert_sel = 0;
+            }
+            Action::Down | Action::Up => {
+                let down = action == Action::Down;
+                if self.ui.focus == ALERTS_ID {
+                    let n = self.visible_alerts().count();
+                    self.ui.alert_sel = if down {
+                        (self.ui.alert_sel + 1).min(n.saturating_sub(1))
+                    } else {
+                        self.ui.alert_sel.saturating_sub(1)
+                    };
+                } else if self.ui.focus == LOGS_ID {
+                    if let Some((v, _)) = self.log_view() {
+                        // Moving pauses following, as `less +F` does; f resumes.
+                        v.move_by(if down { 1 } else { -1 });
+                    }
+                } else if !self.ui.zoom {
+                    self.move_focus(down);
+                }
+            }
+            Action::FocusNext => self.move_focus(true),
+            Action::FocusPrev => self.move_focus(false),
+            Action::Enter => {
+                if self.ui.focus == ALERTS_ID && self.selected_alert().is_some() {
+                    self.ui.details = true;
+                } else if self.ui.focus == LOGS_ID && self.ui.env.is_some() {
+                    let env = self.selected_env_name().unwrap_or_default().to_string();
+                    if let Some(seq) = self.log_view().and_then(|(v, _)| v.selected()) {
+                        self.ui.logs.overlay = Some(LogOverlay::Details(env, seq));
+                    }
+                } else {
+                    self.ui.zoom = true;
+                }
+            }
+            Action::Zoom => self.ui.zoom = !self.ui.zoom,
+            Action::Esc => {
+                if self.ui.logs.overlay.is_some() {
+                    self.ui.logs.overlay = None;
+                } else if self.ui.details {
+                    self.ui.details = false;
+                } else {
+                    self.ui.zoom = false;
+                }
+            }
+            Action::Alerts => {
+                self.ui.focus = ALERTS_ID.to_string();
+                self.ui.zoom = true;
+            }
+            Action::Logs => {
+                self.ui.focus = LOGS_ID.to_string();
+                self.ui.zoom = true;
+            }
+            Action::Ack => {
+                let Some(a) = self.selected_alert() else {
+                    self.notice(strings::NO_ALERT_SELECTED.to_string());
+                    return None;
+                };
+                let (key, name, acked) = (a.key.clone(), a.name.clone(), !a.acked);
+                // Shown at once; the engine persists it and its next snapshot agrees.
+                if let Some(a) = self.alerts.iter_mut().find(|a| a.key == key) {
+                    a.acked = acked;
+                }
+                self.notice(if acked { strings::acked(&name) } else { strings::unacked(&name) });
+                return Some(Command::Ack { key, acked });
+            }
+            Action::Silence => {
+                if self.selected_alert().is_some() {
+                    self.ui.silence_picker = Some(1);
+                } else {
+                    self.notice(strings::NO_ALERT_SELECTED.to_string());
+                }
+            }
+            Action::WindowUp | Action::WindowDown => return self.step_window(action == Action::WindowUp),
+            Action::Theme => {
+                self.ui.theme = match self.ui.theme {
+                    Theme::Dark => Theme::Light,
+                    Theme::Light => Theme::Basic,
+                    Theme::Basic => Theme::Dark,
+                };
+                let name = format!("{:?}", self.ui.theme).to_lowercase();
+                self.notice(strings::theme_set(&name));
+            }
+            Action::Follow => match self.log_view() {
+                Some((v, _)) => {
+                    v.toggle_follow();
+                }
+                None => {
+                    // All environments: one switch for every view.
+                    let follow = !self.log_views.values().all(|v| v.follow);
+                    for v in self.log_views.values_mut() {
+                        if v.follow != follow {
+                            v.toggle_follow();
+                        }
+                    }
+                }
+            },
+            Action::LevelFilter => {
+                let l = match self.ui.logs.level {
+                    None => Some(Level::Warning),
+                    Some(l) if l < Level::Error => Some(Level::Error),
+                    Some(_) => None,
+                };
+                self.ui.logs.level = l;
+                for v in self.log_views.values_mut() {
+                    v.set_min_level(l);
+                }
+                self.refresh_logs();
+            }
+            Action::Search => {
+                self.ui.focus = LOGS_ID.to_string();
+                self.ui.logs.editing = true;
+            }
+            Action::SearchNext | Action::SearchPrev | Action::NextError => {
+                if !self.need_one_env() {
+                    return None;
+                }
+                let found = self.log_view().map(|(v, b)| match action {
+                    Action::SearchNext => v.next_match(b),
+                    Action::SearchPrev => v.prev_match(b),
+                    _ => v.next_error(b),
+                });
+                if found != Some(true) {
+                    let what = if action == Action::NextError { strings::NO_ERRORS } else { strings::NO_MATCHES };
+                    self.notice(what.to_string());
+                }
+            }
+            Action::Correlate => {
+                if !self.need_one_env() {
+                    return None;
+                }
+                let rid = self.log_view().and_then(|(v, b)| v.selected_record(b)).map(|r| r.request_id.clone());
+                match rid {
+                    Some(Some(id)) => self.ui.logs.overlay = Some(LogOverlay::Correlate(id)),
+                    _ => self.notice(strings::NO_REQUEST_ID.to_string()),
+                }
+            }
+            Action::Deploy => self.notice(strings::DEPLOY_NOT_BUILT.to_string()),
+            Action::Rollback => self.notice(strings::ROLLBACK_NOT_BUILT.to_string()),
+            Action::Promote => self.notice(strings::PROMOTE_NOT_BUILT.to_string()),
+            Action::History => self.notice(strings::HISTORY_NOT_BUILT.to_string()),
+        }
+        None
+    }
+
+    fn move_focus(&mut self, forward: bool) {
+        let slots = self.slots();
+        let n = slots.len();
+        let i = slots.iter().position(|s| *s == self.ui.focus).unwrap_or(0);
+        let j = if forward { (i + 1) % n } else { (i + n - 1) % n };
+        self.ui.focus = slots[j].to_string();
+    }
+
+    fn step_window(&mut self, up: bool) -> Option<Command> {
+        let ws: Vec<Duration> = self.windows().collect();
+        let i = ws.iter().position(|w| *w >= self.ui.window).unwrap_or(ws.len() - 1);
+        let j = if up { (i + 1).min(ws.len() - 1) } else { i.saturating_sub(1) };
+        let label = crate::duration::format(ws[j]);
+        if ws[j] == self.ui.window {
+            if up {
+                self.notice(strings::window_capped(&label));
+            }
+            return None;
+        }
+        self.ui.window = ws[j];
+        self.notice(strings::window_set(&label));
+        Some(Command::SetWindow(ws[j]))
+    }
+
+    fn edit_search(&mut self, key: KeyEvent) {
+        let l = &mut self.ui.logs;
+        match key.code {
+            KeyCode::Esc => l.editing = false,
+            KeyCode::Enter => {
+                l.editing = false;
+                let query = l.query.clone();
+                let mut err = None;
+                for v in self.log_views.values_mut() {
+                    if let Err(e) = v.set_search(&query) {
+                        err = Some(e.to_string());
+                    }
+                }
+                if let Err(e) = regex::Regex::new(&query) {
+                    err.get_or_insert(e.to_string());
+                }
+                if let Some(e) = err {
+                    self.notice(strings::invalid_regex(&crate::sanitize::line(&e)));
+                } else if !query.is_empty() && self.ui.env.is_some() {
+                    // Jump to the first match, as `less` does.
+                    if let Some((v, b)) = self.log_view() {
+                        v.next_match(b);
+                    }
+                }
+            }
+            KeyCode::Backspace => {
+                l.query.pop();
+            }
+            KeyCode::Char(c) if !c.is_control() => l.query.push(c),
+            _ => {}
+        }
+    }
+
+    fn pick_silence(&mut self, i: usize, key: KeyEvent) -> Option<Command> {
+        match keymap::lookup(&key) {
+            Some(Action::Down) => self.ui.silence_picker = Some((i + 1).min(SILENCES.len() - 1)),
+            Some(Action::Up) => self.ui.silence_picker = Some(i.saturating_sub(1)),
+            Some(Action::Esc) => self.ui.silence_picker = None,
+            Some(Action::Quit) => return Some(Command::Quit),
+            Some(Action::Enter) => {
+                self.ui.silence_picker = None;
+                let a = self.selected_alert()?;
+                let (key, name) = (a.key.clone(), a.name.clone());
+                let duration = SILENCES[i];
+                let until = self.now + duration.as_millis() as i64;
+                if let Some(a) = self.alerts.iter_mut().find(|a| a.key == key) {
+                    a.silenced_until = Some(until);
+                }
+                self.notice(strings::silenced(&name, &crate::duration::format(duration)));
+                return Some(Command::Silence { key, duration });
+            }
+            _ => {}
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::fixture;
+    use crossterm::event::{KeyEventState, KeyModifiers};
+
+    fn key(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+    fn ch(c: char) -> KeyEvent {
+        key(KeyCode::Char(c))
+    }
+    fn last_notice(s: &State) -> &str {
+        s.notices.back().map(|(_, t)| t.as_str()).unwrap_or("")
+    }
+
+    #[test]
+    fn key_releases_are_ignored() {
+        let mut s = fixture::full();
+        let release = KeyEvent { kind: KeyEventKind::Release, state: KeyEventState::NONE, ..ch('q') };
+        assert_eq!(s.handle_key(release), None);
+        let release_tab = KeyEvent { kind: KeyEventKind::Release, ..key(KeyCode::Tab) };
+        s.handle_key(key(KeyCode::Tab));
+        s.handle_key(release_tab);
+        assert_eq!(s.ui.env, Some(0), "press and release of Tab must move once");
+    }
+
+    #[test]
+    fn quit_and_help() {
+        let mut s = fixture::full();
+        assert_eq!(s.handle_key(ch('?')), None);
+        assert!(s.ui.help);
+        assert_eq!(s.handle_key(ch('2')), None);
+        assert_eq!(s.ui.env, None, "keys other than close/quit are ignored under help");
+        s.handle_key(key(KeyCode::Esc));
+        assert!(!s.ui.help);
+        s.handle_key(ch('?'));
+        assert_eq!(s.handle_key(ch('q')), Some(Command::Quit));
+        assert_eq!(s.handle_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Command::Quit));
+    }
+
+    #[test]
+    fn environments_cycle_through_all() {
+        let mut s = fixture::full();
+        let mut seen = vec![];
+        for _ in 0..4 {
+            s.handle_key(key(KeyCode::Tab));
+            seen.push(s.ui.env);
+        }
+        assert_eq!(seen, vec![Some(0), Some(1), Some(2), None]);
+        s.handle_key(key(KeyCode::BackTab));
+        assert_eq!(s.ui.env, Some(2));
+        s.handle_key(ch('1'));
+        assert_eq!(s.selected_env_name(), Some("production"));
+        s.handle_key(ch('9'));
+        assert_eq!(s.ui.env, Some(0), "a missing environment changes nothing");
+        assert!(last_notice(&s).contains("no environment 9"));
+        s.handle_key(ch('0'));
+        assert_eq!(s.ui.env, None);
+    }
+
+    #[test]
+    fn window_steps_are_capped_by_history() {
+        let mut s = State::new(vec![], Duration::from_secs(3600));
+        assert_eq!(s.ui.window, Duration::from_secs(900));
+        assert_eq!(s.handle_key(ch('+')), Some(Command::SetWindow(Duration::from_secs(3600))));
+        assert_eq!(s.handle_key(ch('+')), None, "6h is more than the 1h kept");
+        assert!(last_notice(&s).contains("most the kept history allows"));
+        assert_eq!(s.handle_key(ch('-')), Some(Command::SetWindow(Duration::from_secs(900))));
+        assert_eq!(s.handle_key(ch('-')), Some(Command::SetWindow(Duration::from_secs(300))));
+        assert_eq!(s.handle_key(ch('-')), None);
+    }
+
+    #[test]
+    fn focus_zoom_and_escape() {
+        let mut s = fixture::full();
+        assert_eq!(s.ui.focus, OVERVIEW_ID);
+        s.handle_key(ch('l'));
+        assert_eq!(s.ui.focus, ALERTS_ID);
+        s.handle_key(ch('l'));
+        assert_eq!(s.ui.focus, "errors");
+        s.handle_key(key(KeyCode::Enter));
+        assert!(s.ui.zoom);
+        s.handle_key(key(KeyCode::Esc));
+        assert!(!s.ui.zoom);
+        s.handle_key(ch('h'));
+        s.handle_key(ch('h'));
+        s.handle_key(ch('h'));
+        assert_eq!(s.ui.focus, LOGS_ID, "focus wraps around");
+    }
+
+    #[test]
+    fn alerts_details_ack_and_silence() {
+        let mut s = fixture::full();
+        s.handle_key(ch('a'));
+        assert_eq!((s.ui.focus.as_str(), s.ui.zoom), (ALERTS_ID, true));
+        assert_eq!(s.selected_alert().unwrap().name, "HighErrorRate", "most severe first");
+        s.handle_key(ch('j'));
+        assert_eq!(s.selected_alert().unwrap().name, "ScraperFailures");
+        s.handle_key(key(KeyCode::Enter));
+        assert!(s.ui.details);
+        assert_eq!(s.handle_key(ch('A')), Some(Command::Ack { key: "b".into(), acked: true }));
+        assert!(s.selected_alert().unwrap().acked);
+        assert_eq!(s.handle_key(ch('A')), Some(Command::Ack { key: "b".into(), acked: false }));
+        s.handle_key(key(KeyCode::Esc));
+        assert!(!s.ui.details && s.ui.zoom, "Esc closes the details first, then the zoom");
+        assert_eq!(s.handle_key(ch('s')), None);
+        assert_eq!(s.ui.silence_picker, Some(1));
+        s.handle_key(ch('j'));
+        assert_eq!(s.handle_key(ch('q')), Some(Command::Quit), "q still quits from the picker");
+        assert_eq!(
+            s.handle_key(key(KeyCode::Enter)),
+            Some(Command::Silence { key: "b".into(), duration: Duration::from_secs(4 * 3600) })
+        );
+        assert_eq!(s.ui.silence_picker, None);
+        assert!(s.alerts.iter().find(|a| a.key == "b").unwrap().silenced_until.is_some());
+    }
+
+    #[test]
+    fn alert_selection_follows_its_alert_across_updates() {
+        let mut s = fixture::full();
+        s.handle_key(ch('a'));
+        s.handle_key(ch('j'));
+        let key = s.selected_alert().unwrap().key.clone();
+        let mut alerts = s.alerts.clone();
+        alerts.reverse();
+        alerts[0].severity = "critical".into(); // the resolved one now sorts first
+        s.apply(Event::Alerts(alerts));
+        assert_eq!(s.selected_alert().unwrap().key, key);
+        s.apply(Event::Alerts(vec![]));
+        assert!(s.selected_alert().is_none());
+        assert_eq!(s.handle_key(ch('A')), None);
+        assert!(last_notice(&s).contains("no alert selected"));
+    }
+
+    #[test]
+    fn deploy_keys_say_plainly_they_are_not_built() {
+        let mut s = fixture::full();
+        for c in ['d', 'r', 'p', 'H'] {
+            assert_eq!(s.handle_key(ch(c)), None);
+            assert!(last_notice(&s).contains("not built yet"), "{c}: {}", last_notice(&s));
+        }
+    }
+
+    #[test]
+    fn search_input_takes_every_key() {
+        let mut s = fixture::full();
+        s.handle_key(ch('2'));
+        s.handle_key(ch('/'));
+        for c in "q?500".chars() {
+            assert_eq!(s.handle_key(ch(c)), None);
+        }
+        s.handle_key(key(KeyCode::Backspace));
+        s.handle_key(key(KeyCode::Enter));
+        assert_eq!(s.ui.logs.query, "q?50");
+        assert!(!s.ui.logs.editing && !s.ui.help);
+        s.handle_key(ch('/'));
+        for _ in 0..4 {
+            s.handle_key(key(KeyCode::Backspace));
+        }
+        s.handle_key(ch('('));
+        s.handle_key(key(KeyCode::Enter));
+        assert!(last_notice(&s).contains("invalid search regex"), "{}", last_notice(&s));
+    }
+
+    #[test]
+    fn logs_level_filter_follow_and_errors() {
+        let mut s = fixture::full();
+        s.handle_key(ch('2'));
+        s.handle_key(ch('L'));
+        let n = |s: &State| s.log_views["staging"].visible().len();
+        assert_eq!(n(&s), 4);
+        s.handle_key(ch('v'));
+        assert_eq!(s.ui.logs.level, Some(Level::Warning));
+        s.handle_key(ch('v'));
+        assert_eq!(n(&s), 2, "error and above");
+        s.handle_key(ch('v'));
+        assert_eq!(n(&s), 4);
+        assert!(s.log_views["staging"].follow);
+        s.handle_key(ch('k'));
+        assert!(!s.log_views["staging"].follow, "moving up pauses following");
+        s.handle_key(ch('f'));
+        assert!(s.log_views["staging"].follow);
+        s.handle_key(ch('e'));
+        let sel = s.log_views["staging"].selected().unwrap();
+        assert!(s.logs.get("staging").unwrap().get(sel).unwrap().level.is_error());
+        s.handle_key(ch('0'));
+        s.handle_key(ch('n'));
+        assert!(last_notice(&s).contains("choose one environment"));
+    }
+
+    #[test]
+    fn health_of_an_unknown_environment_is_added() {
+        let mut s = fixture::empty();
+        s.apply(Event::Health {
+            env: "canary".into(),
+            health: EnvHealth { health: Health::Up, ..EnvHealth::default() },
+        });
+        assert_eq!(s.envs.last().unwrap().name, "canary");
+        assert_eq!(s.health.len(), s.envs.len());
+    }
+}

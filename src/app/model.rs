@@ -164,6 +164,10 @@ pub enum Event {
     Notice(String),
     /// Counters worth showing: series dropped at the cap, scrape failures, log lines dropped.
     Stats(EngineStats),
+    /// New log records (or a source notice) from one environment's log source.
+    Logs(crate::logs::LogBatch),
+    /// Critical alerts that just started firing (their keys): ring the bell.
+    Bell(Vec<String>),
 }
 
 #[derive(Debug, Clone, Default)]

@@ -435,7 +435,8 @@ pub(crate) fn is_comparison(op: &str) -> bool {
 }
 
 fn drops_name(op: &str) -> bool {
-    matches!(op, "+" | "-" | "*" | "/" | "^" | "%" | "atan2")
+    // Prometheus 2.42 keeps the name for atan2.
+    matches!(op, "+" | "-" | "*" | "/" | "^" | "%")
 }
 
 /// Go's `vectorElemBinop`: the value and, for comparisons, whether the sample is kept.
@@ -793,16 +794,8 @@ fn aggregation(op: &str, grouping: &[&str], without: bool, param: Param, vec: Ve
                 g.mean += s.v / n - g.mean / n;
             }
             "group" => {}
-            "max" => {
-                if g.value < s.v || g.value.is_nan() {
-                    g.value = s.v;
-                }
-            }
-            "min" => {
-                if g.value > s.v || g.value.is_nan() {
-                    g.value = s.v;
-                }
-            }
+            "max" if g.value < s.v || g.value.is_nan() => g.value = s.v,
+            "min" if g.value > s.v || g.value.is_nan() => g.value = s.v,
             "count" | "count_values" => g.count += 1,
             "stddev" | "stdvar" => {
                 g.count += 1;

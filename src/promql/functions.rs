@@ -271,7 +271,8 @@ pub(crate) fn call(ev: &Ev, c: &Call, t: i64) -> Result<Val, EvalError> {
 
 /// Go's float→int64 conversion on amd64 gives i64::MIN for NaN and out-of-range values.
 fn go_f64_to_i64(v: f64) -> i64 {
-    if v.is_nan() || v >= 9.223372036854775807e18 || v < -9.223372036854775808e18 {
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0; // 2^63
+    if v.is_nan() || !(-LIMIT..LIMIT).contains(&v) {
         i64::MIN
     } else {
         v as i64
@@ -356,7 +357,7 @@ fn range_function(ev: &Ev, name: &str, args: &[&Expr], mi: usize, t: i64) -> Res
             scalars.push(ev.eval_scalar(a, t)?);
         }
     }
-    if name == "holt_winters" {
+    if name == "holt_winters" || name == "double_exponential_smoothing" {
         let (sf, tf) = (scalars[0], scalars[1]);
         if sf <= 0.0 || sf >= 1.0 {
             return Err(EvalError::new(format!("invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:.6}")));
@@ -395,7 +396,7 @@ fn range_function(ev: &Ev, name: &str, args: &[&Expr], mi: usize, t: i64) -> Res
                     Some(slope * scalars[0] + intercept)
                 }
             }
-            "holt_winters" => holt_winters(pts, scalars[0], scalars[1]),
+            "holt_winters" | "double_exponential_smoothing" => holt_winters(pts, scalars[0], scalars[1]),
             "changes" => {
                 let mut n = 0;
                 for p in pts.windows(2) {
@@ -659,10 +660,10 @@ fn histogram_quantile(q: f64, v: Vec<Smp>) -> Result<Val, EvalError> {
     for (labels, mut buckets) in groups {
         out.push(Smp { labels, v: bucket_quantile(q, &mut buckets), t: 0 });
     }
-    Ok(Val::Vector(out))
+    dedup_checked(out)
 }
 
-fn bucket_quantile(q: f64, buckets: &mut Vec<(f64, f64)>) -> f64 {
+fn bucket_quantile(q: f64, buckets: &mut [(f64, f64)]) -> f64 {
     if q.is_nan() {
         return f64::NAN;
     }

@@ -86,7 +86,7 @@ pub fn parse_series_desc(desc: &str) -> Result<Labels, String> {
             }
         }
     }
-    if pairs.is_empty() {
+    if name.is_empty() && rest.is_none() {
         return Err(format!("series {desc:?} has no metric name and no labels"));
     }
     Ok(Labels::from_pairs(pairs))

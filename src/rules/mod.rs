@@ -1,13 +1,31 @@
 //! Prometheus rule files: loading, evaluation, alert state, templates, unit tests, lints.
+//!
+//! - `yaml`: positioned YAML (saphyr) so every error names `file:line:col`;
+//! - `file`: rule files as Prometheus's `rulefmt` reads and validates them;
+//! - `template`: the Go text/template subset rule files use; `gofmt`: Go's number formatting;
+//! - `engine`: groups, recording rules, the alert state machine, `ALERTS`, state persistence;
+//! - `unittest`: `opsdeck rules test` (promtool's format and semantics);
+//! - `check`: `opsdeck rules check` (validation plus lints).
+
+pub mod check;
+pub mod engine;
+pub mod file;
+pub mod gofmt;
+pub mod template;
+pub mod unittest;
+pub mod yaml;
+
+pub use engine::{AlertSnapshot, EngineOptions, Evaluator, Notification, PromqlEvaluator, RuleEngine, RuleSet, State};
+pub use file::RuleError;
 
 use std::path::PathBuf;
 
-pub fn cmd_check(_files: &[PathBuf], _strict: bool) -> i32 {
-    eprintln!("opsdeck: rules check is not built yet");
-    crate::exit::USAGE
+/// `opsdeck rules check FILE... [--strict]` (see `check`).
+pub fn cmd_check(files: &[PathBuf], strict: bool) -> i32 {
+    check::cmd_check(files, strict)
 }
 
-pub fn cmd_test(_files: &[PathBuf]) -> i32 {
-    eprintln!("opsdeck: rules test is not built yet");
-    crate::exit::USAGE
+/// `opsdeck rules test FILE...` (see `unittest`).
+pub fn cmd_test(files: &[PathBuf]) -> i32 {
+    unittest::cmd_test(files)
 }

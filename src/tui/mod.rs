@@ -1,6 +1,194 @@
-//! The dashboard: state, keys, panels, dialogs, theme. Pure view of state; no I/O here.
+//! The dashboard: layout, panels, dialogs, theme, and the terminal loop. `view` is a pure view of
+//! `app::State`; `run_dashboard` is the only place that touches the terminal.
 
-pub async fn run(_cfg: crate::config::Config, _state_dir: std::path::PathBuf, _no_color: bool) -> anyhow::Result<i32> {
-    eprintln!("opsdeck: the dashboard is not built yet");
-    Ok(crate::exit::USAGE)
+#[doc(hidden)]
+pub mod fixture;
+pub mod format;
+pub mod layout;
+pub mod theme;
+mod view;
+
+pub use view::view;
+
+use crate::app::{Command, Event, State, ALERTS_ID};
+use crossterm::event::{
+    DisableMouseCapture, EnableMouseCapture, Event as TermEvent, EventStream, KeyCode, KeyEvent, KeyEventKind,
+    KeyModifiers, MouseButton, MouseEventKind,
+};
+use crossterm::execute;
+use crossterm::terminal::{disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen};
+use futures::StreamExt;
+use ratatui::backend::CrosstermBackend;
+use ratatui::layout::Rect;
+use ratatui::Terminal;
+use std::io::{stdout, Stdout};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+#[derive(Debug, Clone)]
+pub struct TuiOptions {
+    pub no_color: bool,
+    /// Click to focus, wheel to scroll. Off leaves the terminal's own text selection alone.
+    pub mouse: bool,
+    /// How often age labels and the clock are refreshed when nothing else happens.
+    pub tick: Duration,
+}
+
+impl Default for TuiOptions {
+    fn default() -> Self {
+        TuiOptions { no_color: false, mouse: true, tick: Duration::from_secs(1) }
+    }
+}
+
+/// Whether the mouse was captured, so restoring (also from the panic hook) releases it.
+static MOUSE: AtomicBool = AtomicBool::new(false);
+
+fn restore_terminal() {
+    let mut out = stdout();
+    if MOUSE.swap(false, Ordering::SeqCst) {
+        let _ = execute!(out, DisableMouseCapture);
+    }
+    let _ = disable_raw_mode();
+    let _ = execute!(out, LeaveAlternateScreen, crossterm::cursor::Show);
+}
+
+/// Restores the terminal when the loop ends, whichever way (return, `?`, or unwinding).
+struct TermGuard;
+
+impl Drop for TermGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            // Restore first, so the panic message lands on a usable screen.
+            restore_terminal();
+            prev(info);
+        }));
+    });
+}
+
+fn setup(mouse: bool) -> anyhow::Result<(TermGuard, Terminal<CrosstermBackend<Stdout>>)> {
+    install_panic_hook();
+    enable_raw_mode()?;
+    let guard = TermGuard;
+    let mut out = stdout();
+    execute!(out, EnterAlternateScreen)?;
+    if mouse {
+        execute!(out, EnableMouseCapture)?;
+        MOUSE.store(true, Ordering::SeqCst);
+    }
+    let mut term = Terminal::new(CrosstermBackend::new(out))?;
+    term.clear()?;
+    Ok((guard, term))
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// The terminal loop: terminal input and engine events in one `select!`; renders only when state
+/// changed, a key arrived, or the slow tick moves the clock. Returns the exit code (0 on `q`).
+/// Commands for the engine are sent with `try_send`, so a stuck engine can never freeze the UI.
+pub async fn run_dashboard(
+    mut state: State,
+    mut events: mpsc::Receiver<Event>,
+    commands: mpsc::Sender<Command>,
+    opts: TuiOptions,
+) -> anyhow::Result<i32> {
+    state.ui.no_color = opts.no_color;
+    let (_guard, mut term) = setup(opts.mouse)?;
+    let mut input = EventStream::new();
+    let mut tick = tokio::time::interval(opts.tick);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut engine_open = true;
+    let mut dirty = true;
+    loop {
+        if dirty {
+            state.now = now_ms();
+            term.draw(|f| view(&state, f))?;
+            dirty = false;
+            if std::mem::take(&mut state.bell_pending) {
+                // BEL is the one control byte the dashboard itself writes, and only here.
+                use std::io::Write;
+                let mut out = stdout();
+                let _ = out.write_all(b"\x07").and_then(|_| out.flush());
+            }
+        }
+        tokio::select! {
+            ev = input.next() => match ev {
+                Some(Ok(TermEvent::Key(k))) => {
+                    if k.kind == KeyEventKind::Release {
+                        continue;
+                    }
+                    dirty = true;
+                    state.now = now_ms();
+                    if let Some(cmd) = state.handle_key(k) {
+                        let quit = cmd == Command::Quit;
+                        if commands.try_send(cmd).is_err() && !quit && engine_open {
+                            state.apply(Event::Notice("engine busy: the last command was not delivered".into()));
+                        }
+                        if quit {
+                            return Ok(crate::exit::OK);
+                        }
+                    }
+                }
+                Some(Ok(TermEvent::Mouse(m))) => {
+                    let size = term.size()?;
+                    dirty |= mouse(&mut state, m, Rect::new(0, 0, size.width, size.height));
+                }
+                Some(Ok(TermEvent::Resize(..))) => dirty = true,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e.into()),
+                // The terminal went away (hang-up): nothing left to show.
+                None => return Ok(crate::exit::OK),
+            },
+            ev = events.recv(), if engine_open => match ev {
+                Some(e) => {
+                    state.apply(e);
+                    // Fold everything already queued before drawing once (kdash's lag came from
+                    // drawing per event).
+                    while let Ok(e) = events.try_recv() {
+                        state.apply(e);
+                    }
+                    dirty = true;
+                }
+                None => engine_open = false,
+            },
+            _ = tick.tick() => dirty = true,
+        }
+    }
+}
+
+/// Click focuses (and selects an alert row); the wheel scrolls like j/k. Returns whether anything changed.
+fn mouse(state: &mut State, m: crossterm::event::MouseEvent, area: Rect) -> bool {
+    let key = |c| KeyEvent::new(c, KeyModifiers::NONE);
+    match m.kind {
+        MouseEventKind::Down(MouseButton::Left) => {
+            let place = layout::place(state, area);
+            let Some((id, r)) = place.panels.iter().find(|(_, r)| r.contains((m.column, m.row).into())) else {
+                return false;
+            };
+            state.ui.focus = id.clone();
+            if id == ALERTS_ID {
+                // Rows start below the border and the header line.
+                if let Some(i) = m.row.checked_sub(r.y + 2) {
+                    let n = state.visible_alerts().count();
+                    if (i as usize) < n {
+                        state.ui.alert_sel = i as usize;
+                    }
+                }
+            }
+            true
+        }
+        MouseEventKind::ScrollDown => state.handle_key(key(KeyCode::Down)).is_none(),
+        MouseEventKind::ScrollUp => state.handle_key(key(KeyCode::Up)).is_none(),
+        _ => false,
+    }
 }

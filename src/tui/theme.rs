@@ -1,0 +1,152 @@
+//! Colours. Meaning is always carried by a symbol or a word as well (✔ ✖ ⚠ ●), so `NO_COLOR`
+//! (no colours at all) and the 16-colour theme lose nothing but decoration.
+
+use crate::app::{AlertState, Health};
+use crate::config::Theme;
+use ratatui::style::{Color, Modifier, Style};
+
+#[derive(Debug, Clone, Copy)]
+pub struct Palette {
+    color: bool,
+    pub fg: Color,
+    pub dim: Color,
+    pub accent: Color,
+    pub ok: Color,
+    pub bad: Color,
+    pub warn: Color,
+    pub series: [Color; 6],
+    pub threshold: Color,
+    pub marker: Color,
+}
+
+impl Palette {
+    pub fn new(theme: Theme, no_color: bool) -> Palette {
+        let p = match theme {
+            Theme::Dark => Palette {
+                color: true,
+                fg: Color::Rgb(220, 220, 220),
+                dim: Color::Rgb(130, 130, 140),
+                accent: Color::Rgb(110, 170, 255),
+                ok: Color::Rgb(80, 200, 120),
+                bad: Color::Rgb(240, 80, 80),
+                warn: Color::Rgb(240, 190, 60),
+                series: [
+                    Color::Rgb(110, 170, 255),
+                    Color::Rgb(240, 190, 60),
+                    Color::Rgb(190, 120, 240),
+                    Color::Rgb(80, 210, 210),
+                    Color::Rgb(240, 140, 80),
+                    Color::Rgb(160, 220, 100),
+                ],
+                threshold: Color::Rgb(240, 80, 80),
+                marker: Color::Rgb(200, 200, 255),
+            },
+            Theme::Light => Palette {
+                color: true,
+                fg: Color::Rgb(30, 30, 30),
+                dim: Color::Rgb(110, 110, 110),
+                accent: Color::Rgb(20, 90, 200),
+                ok: Color::Rgb(20, 130, 50),
+                bad: Color::Rgb(190, 20, 20),
+                warn: Color::Rgb(170, 110, 0),
+                series: [
+                    Color::Rgb(20, 90, 200),
+                    Color::Rgb(170, 110, 0),
+                    Color::Rgb(130, 40, 180),
+                    Color::Rgb(0, 130, 130),
+                    Color::Rgb(200, 80, 0),
+                    Color::Rgb(70, 130, 20),
+                ],
+                threshold: Color::Rgb(190, 20, 20),
+                marker: Color::Rgb(90, 90, 160),
+            },
+            Theme::Basic => Palette {
+                color: true,
+                fg: Color::Reset,
+                dim: Color::DarkGray,
+                accent: Color::Blue,
+                ok: Color::Green,
+                bad: Color::Red,
+                warn: Color::Yellow,
+                series: [Color::Cyan, Color::Yellow, Color::Magenta, Color::Green, Color::Blue, Color::White],
+                threshold: Color::Red,
+                marker: Color::White,
+            },
+        };
+        Palette { color: !no_color, ..p }
+    }
+
+    /// A foreground colour, or nothing at all without colours.
+    pub fn fg(&self, c: Color) -> Style {
+        if self.color {
+            Style::new().fg(c)
+        } else {
+            Style::new()
+        }
+    }
+
+    pub fn text(&self) -> Style {
+        self.fg(self.fg)
+    }
+    pub fn dim(&self) -> Style {
+        if self.color {
+            self.fg(self.dim)
+        } else {
+            Style::new().add_modifier(Modifier::DIM)
+        }
+    }
+    pub fn title(&self) -> Style {
+        self.fg(self.accent).add_modifier(Modifier::BOLD)
+    }
+    /// Focus shows as a bold border and a marker in the title, not only as a colour.
+    pub fn border(&self, focused: bool) -> Style {
+        if focused {
+            self.fg(self.accent).add_modifier(Modifier::BOLD)
+        } else {
+            self.dim()
+        }
+    }
+    pub fn selected(&self) -> Style {
+        Style::new().add_modifier(Modifier::REVERSED)
+    }
+    pub fn series(&self, i: usize) -> Style {
+        self.fg(self.series[i % self.series.len()])
+    }
+
+    pub fn health(&self, h: Health) -> Style {
+        match h {
+            Health::Up => self.fg(self.ok),
+            Health::Down => self.fg(self.bad).add_modifier(Modifier::BOLD),
+            Health::Stale => self.fg(self.warn),
+            Health::Unknown => self.dim(),
+        }
+    }
+
+    pub fn alert(&self, s: AlertState, severity: &str) -> Style {
+        match s {
+            AlertState::Resolved => self.dim(),
+            AlertState::Pending => self.fg(self.warn),
+            AlertState::Firing if crate::app::severity_rank(severity) <= 1 => {
+                self.fg(self.bad).add_modifier(Modifier::BOLD)
+            }
+            AlertState::Firing => self.fg(self.warn).add_modifier(Modifier::BOLD),
+        }
+    }
+}
+
+pub fn health_symbol(h: Health) -> &'static str {
+    match h {
+        Health::Up => "✔",
+        Health::Down => "✖",
+        Health::Stale => "⚠",
+        Health::Unknown => "?",
+    }
+}
+
+pub fn alert_symbol(s: AlertState) -> &'static str {
+    match s {
+        AlertState::Firing => "●",
+        AlertState::Pending => "◐",
+        AlertState::Resolved => "✔",
+    }
+}

@@ -1,0 +1,207 @@
+//! Render snapshots of the dashboard with fixed data (`tui::fixture`) at the sizes the issues name,
+//! including no-data, stale, down and threshold-crossed states, zoom and overlays.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use opsdeck::app::State;
+use opsdeck::tui::{fixture, view};
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+use ratatui::Terminal;
+
+fn render(state: &State, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| view(state, f)).unwrap();
+    t
+}
+
+fn screen(state: &State, w: u16, h: u16) -> String {
+    render(state, w, h).backend().to_string()
+}
+
+fn press(s: &mut State, c: KeyCode) {
+    s.handle_key(KeyEvent::new(c, KeyModifiers::NONE));
+}
+
+#[test]
+fn full_80x24() {
+    insta::assert_snapshot!(screen(&fixture::full(), 80, 24));
+}
+
+#[test]
+fn full_120x40() {
+    insta::assert_snapshot!(screen(&fixture::full(), 120, 40));
+}
+
+#[test]
+fn full_160x45() {
+    insta::assert_snapshot!(screen(&fixture::full(), 160, 45));
+}
+
+#[test]
+fn full_200x50() {
+    insta::assert_snapshot!(screen(&fixture::full(), 200, 50));
+}
+
+#[test]
+fn full_250x70() {
+    insta::assert_snapshot!(screen(&fixture::full(), 250, 70));
+}
+
+#[test]
+fn no_data_80x24() {
+    insta::assert_snapshot!(screen(&fixture::empty(), 80, 24));
+}
+
+#[test]
+fn no_data_160x45() {
+    insta::assert_snapshot!(screen(&fixture::empty(), 160, 45));
+}
+
+#[test]
+fn staging_selected_error_rate_zoomed_120x40() {
+    let mut s = fixture::full();
+    press(&mut s, KeyCode::Char('2'));
+    press(&mut s, KeyCode::Char('l')); // alerts
+    press(&mut s, KeyCode::Char('l')); // error rate
+    press(&mut s, KeyCode::Enter);
+    let out = screen(&s, 120, 40);
+    assert!(out.contains("⚠ over 5%"), "threshold crossing must be stated in words");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn window_1h_latency_zoomed_200x50() {
+    let mut s = fixture::full();
+    press(&mut s, KeyCode::Char('+'));
+    for _ in 0..3 {
+        press(&mut s, KeyCode::Right);
+    }
+    press(&mut s, KeyCode::Char('z'));
+    insta::assert_snapshot!(screen(&s, 200, 50));
+}
+
+#[test]
+fn help_overlay_80x24() {
+    let mut s = fixture::full();
+    press(&mut s, KeyCode::Char('?'));
+    let out = screen(&s, 80, 24);
+    for word in ["deploy", "rollback", "promote", "history", "acknowledge", "quit"] {
+        assert!(out.contains(word), "help must list {word}");
+    }
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn alert_details_120x40() {
+    let mut s = fixture::full();
+    press(&mut s, KeyCode::Char('a'));
+    press(&mut s, KeyCode::Enter);
+    let out = screen(&s, 120, 40);
+    assert!(out.contains("runbooks.example.org"));
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn silence_picker_160x45() {
+    let mut s = fixture::full();
+    press(&mut s, KeyCode::Char('a'));
+    press(&mut s, KeyCode::Char('s'));
+    insta::assert_snapshot!(screen(&s, 160, 45));
+}
+
+#[test]
+fn no_color_uses_no_colours_but_keeps_symbols() {
+    let mut s = fixture::full();
+    s.ui.no_color = true;
+    let t = render(&s, 160, 45);
+    let buf = t.backend().buffer();
+    for c in buf.content() {
+        assert_eq!((c.fg, c.bg), (Color::Reset, Color::Reset), "cell {:?} has a colour", c.symbol());
+    }
+    let out = t.backend().to_string();
+    for sym in ["✔", "✖", "⚠", "●"] {
+        assert!(out.contains(sym), "{sym} must carry meaning without colour");
+    }
+}
+
+#[test]
+fn tiny_and_odd_sizes_do_not_panic() {
+    let s = fixture::full();
+    for (w, h) in [(1, 1), (10, 3), (20, 5), (40, 12), (79, 23), (81, 25), (119, 39), (300, 100)] {
+        render(&s, w, h);
+    }
+    let mut z = fixture::full();
+    z.ui.zoom = true;
+    z.ui.help = true;
+    z.ui.details = true;
+    render(&z, 30, 8);
+}
+
+fn type_str(s: &mut State, text: &str) {
+    for c in text.chars() {
+        press(s, KeyCode::Char(c));
+    }
+}
+
+#[test]
+fn logs_full_screen_staging_with_search_120x40() {
+    let mut s = fixture::full();
+    press(&mut s, KeyCode::Char('2'));
+    press(&mut s, KeyCode::Char('L'));
+    press(&mut s, KeyCode::Char('/'));
+    type_str(&mut s, "500");
+    press(&mut s, KeyCode::Enter);
+    let out = screen(&s, 120, 40);
+    assert!(out.contains("GET /api/orders 500") && out.contains("ERROR"));
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn logs_all_environments_merged_160x45() {
+    let mut s = fixture::full();
+    press(&mut s, KeyCode::Char('L'));
+    let out = screen(&s, 160, 45);
+    // Both environments, in time order, each line naming its environment.
+    let prod = out.find("reddit rate limited").expect("production line");
+    let stag = out.find("now running 1.5.0-bad").expect("staging line");
+    assert!(stag < prod, "merged by time:\n{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn log_record_details_show_the_exception_80x24() {
+    let mut s = fixture::full();
+    press(&mut s, KeyCode::Char('2'));
+    press(&mut s, KeyCode::Char('L'));
+    press(&mut s, KeyCode::Char('k'));
+    press(&mut s, KeyCode::Char('k'));
+    press(&mut s, KeyCode::Enter);
+    let out = screen(&s, 80, 24);
+    assert!(out.contains("KeyError: 'price'"), "{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn request_id_correlation_across_environments_120x40() {
+    let mut s = fixture::full();
+    press(&mut s, KeyCode::Char('2'));
+    press(&mut s, KeyCode::Char('L'));
+    press(&mut s, KeyCode::Char('k'));
+    press(&mut s, KeyCode::Char('k')); // the 500 with req-9c1e
+    press(&mut s, KeyCode::Char('c'));
+    let out = screen(&s, 120, 40);
+    assert!(out.contains("req-9c1e across environments"));
+    assert!(out.contains("POST /api/scrape 202") && out.contains("reddit fetch failed"), "{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn nothing_raw_reaches_the_screen() {
+    let mut s = fixture::full();
+    press(&mut s, KeyCode::Char('L'));
+    let t = render(&s, 160, 45);
+    for c in t.backend().buffer().content() {
+        assert!(!c.symbol().chars().any(|ch| ch.is_control()), "control character in cell {:?}", c.symbol());
+    }
+    assert!(t.backend().to_string().contains("\\x1b[2J"), "the escape is shown as visible text");
+}
