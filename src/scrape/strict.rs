@@ -209,7 +209,8 @@ impl<'a> Strict<'a> {
         }
         let ts = self.i;
         self.skip_line()?;
-        let raw = &self.b[ts..self.i - 1];
+        let raw = drop_backslashes(&self.b[ts..self.i - 1]);
+        let raw = &raw[..];
         let kind = match String::from_utf8_lossy(raw).to_uppercase().as_str() {
             "COUNTER" => FamilyType::Counter,
             "GAUGE" => FamilyType::Gauge,
@@ -441,11 +442,21 @@ impl<'a> Strict<'a> {
         }
         let rest = self.i;
         self.skip_line()?;
-        let spurious = &b[rest..self.i - 1];
+        let spurious = drop_backslashes(&b[rest..self.i - 1]);
         if !spurious.is_empty() {
-            return self.err(format!("spurious string after timestamp: {}", go_quote(spurious)));
+            return self.err(format!("spurious string after timestamp: {}", go_quote(&spurious)));
         }
         Ok(())
+    }
+}
+
+/// expfmt's `readTokenUntilNewline(false)` (TYPE values, text after a timestamp) silently drops
+/// backslashes.
+fn drop_backslashes(b: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if b.contains(&b'\\') {
+        b.iter().copied().filter(|&c| c != b'\\').collect::<Vec<u8>>().into()
+    } else {
+        b.into()
     }
 }
 
