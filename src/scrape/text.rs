@@ -457,9 +457,9 @@ impl<'a> Parser<'a> {
         }
         let c = rest[0];
         if !is_mname_start(c) {
-            let t = if c == b'#' { "INVALID\" \"#" } else { "INVALID" };
+            // As openmetricsparse: `%q %q is not a valid start token` (the token, the byte).
             let shown = lex::go_quote(&[c]);
-            return self.err(format!("\"{t}\" {shown} is not a valid start token").replace("\"#\" \"#\"", "\"#\""));
+            return self.err(format!("\"INVALID\" {shown} is not a valid start token"));
         }
         let start = self.i;
         while self.peek().is_some_and(is_mname_cont) {
