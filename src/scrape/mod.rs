@@ -5,7 +5,7 @@
 //! - [`strict`]: `promtool check metrics`'s parser, feeding [`lint`] (promlint).
 //!
 //! The `prometheus-parse` crate is kept as a cross-check in tests; it cannot tell the two
-//! strictnesses apart, drops metric names with a colon, and is ~25x slower than the scrape parser
+//! strictnesses apart, drops metric names with a colon, and is ~10x slower than the scrape parser
 //! (`cargo bench --bench exposition`).
 
 pub mod lex;
