@@ -165,3 +165,47 @@ fn generated_big_exposition_matches_promtool() {
     }
     assert_eq!(opsdeck(&out.stdout), promtool(&out.stdout));
 }
+
+const N_MUTATIONS: usize = 300;
+const MUTATION_SEED: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// Random edits of valid bodies: promtool and opsdeck agree on each (exit code and message).
+#[test]
+fn mutated_inputs_match_promtool() {
+    if !have_promtool() {
+        return;
+    }
+    let seeds: &[&[u8]] = &[
+        b"# HELP a_total x\n# TYPE a_total counter\na_total{x=\"1\",y=\"q\\\"\\\\\\n\"} 3 1000\n",
+        b"# HELP h x\n# TYPE h histogram\nh_bucket{le=\"0.1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 0.3\nh_count 2\n",
+        b"# HELP s x\n# TYPE s summary\ns{quantile=\"0.5\"} 1\ns_sum 2\ns_count 3\n",
+        b"# HELP g x\n# TYPE g gauge\ng{a=\"b\",c=\"d\"} -1.5e3\n",
+    ];
+    let alphabet = b"{}=\",# \t\n\r\\abHELPTYPE01.e+-_:\x00\xff";
+    // A fixed LCG: the same cases every run.
+    let mut x: u64 = MUTATION_SEED;
+    let mut rnd = |n: usize| {
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((x >> 33) as usize) % n.max(1)
+    };
+    let mut mismatches = Vec::new();
+    for i in 0..N_MUTATIONS {
+        let mut b = seeds[i % seeds.len()].to_vec();
+        for _ in 0..1 + rnd(3) {
+            let pos = rnd(b.len() + 1);
+            match rnd(3) {
+                0 => b.insert(pos, alphabet[rnd(alphabet.len())]),
+                1 if pos < b.len() => {
+                    b.remove(pos);
+                }
+                _ => b.truncate(pos),
+            }
+        }
+        let (ours, theirs) = (opsdeck(&b), promtool(&b));
+        if ours != theirs {
+            mismatches
+                .push(format!("input {:?}\n  opsdeck:  {ours:?}\n  promtool: {theirs:?}", String::from_utf8_lossy(&b)));
+        }
+    }
+    assert!(mismatches.is_empty(), "{} of {N_MUTATIONS} differ:\n{}", mismatches.len(), mismatches.join("\n"));
+}

@@ -190,7 +190,7 @@ async fn garbage_and_sample_limit_fail_the_scrape() {
     let rep = TargetState::new(t.clone()).ingest(&mut st, &scrape(&client, &t).await, 1_000);
     assert_eq!(rep.error.as_deref(), Some("sample limit exceeded (100 samples, limit 10)"));
     assert_eq!(rep.samples_scraped, 100);
-    assert!(series(&st, "m").iter().all(|(_, v)| v.is_empty()), "nothing of a failed scrape is stored");
+    assert!(series(&st, "m").is_empty(), "nothing of a failed scrape is stored, not even empty series");
 
     let mut t = target(format!("{}/many", srv.base));
     t.label_limit = 4;
@@ -222,4 +222,21 @@ async fn disappearing_series_and_failed_scrapes_write_stale_markers() {
     assert_eq!(rep.stale_markers, 1);
     assert!(is_stale(*series(&st, "keep")[0].1.last().unwrap()));
     assert_eq!(series(&st, "up")[0].1, vec![1.0, 1.0, 0.0]);
+}
+
+/// The per-target task sends owned outcomes on a channel and ends when the receiver goes away.
+#[tokio::test]
+async fn run_loop_sends_outcomes_and_stops_with_its_receiver() {
+    let srv = start().await;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+    let t = target(format!("{}/ok", srv.base));
+    let task =
+        tokio::spawn(opsdeck::scrape::target::run(reqwest::Client::new(), t, Duration::from_millis(100), 7u32, tx));
+    for _ in 0..2 {
+        let (key, out) = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.unwrap().unwrap();
+        assert_eq!(key, 7);
+        assert!(out.result.is_ok());
+    }
+    drop(rx);
+    tokio::time::timeout(Duration::from_secs(5), task).await.expect("the task ends").unwrap();
 }

@@ -50,11 +50,13 @@ struct Strict<'a> {
     line: usize,
     families: Vec<Family<'a>>,
     by_name: HashMap<&'a [u8], usize>,
-    /// One-entry cache: consecutive samples usually share a name.
-    last: Option<(&'a [u8], usize)>,
+    /// Names resolved lately (a histogram's lines cycle through `_bucket`, `_sum`, `_count`);
+    /// a name's family never changes once resolved, so this is only a shortcut.
+    recent: [(&'a [u8], usize); 4],
+    next_recent: usize,
     /// Signatures of the histogram and summary metrics seen (family id + labels).
-    signatures: HashSet<u64, std::hash::RandomState>,
-    hasher: std::hash::RandomState,
+    signatures: HashSet<u64, BuildIdentity>,
+    seed: u64,
     /// Labels of the current line: (name, raw value) ranges; reused.
     labels: Vec<(usize, usize, usize, usize)>,
     /// The subset that identifies a histogram/summary metric; reused.
@@ -71,9 +73,11 @@ impl<'a> Strict<'a> {
             line: 0,
             families: Vec::new(),
             by_name: HashMap::new(),
-            last: None,
+            recent: [(&[], usize::MAX); 4],
+            next_recent: 0,
             signatures: HashSet::default(),
-            hasher: std::hash::RandomState::new(),
+            // A per-run seed: crafted input cannot aim for collisions in advance.
+            seed: std::hash::BuildHasher::hash_one(&std::hash::RandomState::new(), 0u64) | 1,
             labels: Vec::with_capacity(16),
             sig: Vec::with_capacity(16),
         }
@@ -205,7 +209,8 @@ impl<'a> Strict<'a> {
         }
         let ts = self.i;
         self.skip_line()?;
-        let raw = &self.b[ts..self.i - 1];
+        let raw = drop_backslashes(&self.b[ts..self.i - 1]);
+        let raw = &raw[..];
         let kind = match String::from_utf8_lossy(raw).to_uppercase().as_str() {
             "COUNTER" => FamilyType::Counter,
             "GAUGE" => FamilyType::Gauge,
@@ -221,13 +226,12 @@ impl<'a> Strict<'a> {
 
     /// `setOrCreateCurrentMF`: `x_sum`/`x_count` (and `x_bucket`) belong to summary/histogram `x`.
     fn family(&mut self, name: &'a [u8]) -> (usize, bool) {
-        if let Some((n, id)) = self.last {
-            if n == name {
-                return (id, false);
-            }
+        if let Some(&(_, id)) = self.recent.iter().find(|(n, id)| *id != usize::MAX && *n == name) {
+            return (id, false);
         }
         let id = self.lookup(name);
-        self.last = Some((name, id));
+        self.recent[self.next_recent] = (name, id);
+        self.next_recent = (self.next_recent + 1) % self.recent.len();
         (id, false)
     }
 
@@ -391,15 +395,11 @@ impl<'a> Strict<'a> {
         // A new metric, unless this line continues a histogram/summary with the same labels.
         let new_metric = if folded {
             self.sig.sort_unstable();
-            let mut h = self.hasher.build_hasher();
-            h.write_usize(fam);
+            let mut h = mix(self.seed, fam as u64);
             for (k, v) in &self.sig {
-                h.write(k);
-                h.write_u8(0xff);
-                h.write(v);
-                h.write_u8(0xff);
+                h = hash_bytes(hash_bytes(h, k), v);
             }
-            self.signatures.insert(h.finish())
+            self.signatures.insert(h)
         } else {
             true
         };
@@ -442,11 +442,67 @@ impl<'a> Strict<'a> {
         }
         let rest = self.i;
         self.skip_line()?;
-        let spurious = &b[rest..self.i - 1];
+        let spurious = drop_backslashes(&b[rest..self.i - 1]);
         if !spurious.is_empty() {
-            return self.err(format!("spurious string after timestamp: {}", go_quote(spurious)));
+            return self.err(format!("spurious string after timestamp: {}", go_quote(&spurious)));
         }
         Ok(())
+    }
+}
+
+/// expfmt's `readTokenUntilNewline(false)` (TYPE values, text after a timestamp) silently drops
+/// backslashes.
+fn drop_backslashes(b: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if b.contains(&b'\\') {
+        b.iter().copied().filter(|&c| c != b'\\').collect::<Vec<u8>>().into()
+    } else {
+        b.into()
+    }
+}
+
+/// A fast 64-bit hash for metric signatures (8 bytes per step, multiply-fold mixing).
+#[inline]
+fn mix(h: u64, x: u64) -> u64 {
+    let m = (h ^ x) as u128 * 0x9e37_79b9_7f4a_7c15u128;
+    (m as u64) ^ ((m >> 64) as u64)
+}
+
+fn hash_bytes(mut h: u64, b: &[u8]) -> u64 {
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        h = mix(h, u64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
+    }
+    let mut tail = [0u8; 8];
+    tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    // The length separates ("ab","c") from ("a","bc").
+    mix(mix(h, u64::from_le_bytes(tail)), b.len() as u64)
+}
+
+/// The signatures are already hashes.
+#[derive(Default, Clone, Copy)]
+struct BuildIdentity;
+
+#[derive(Default)]
+struct Identity(u64);
+
+impl Hasher for Identity {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, b: &[u8]) {
+        for &x in b {
+            self.0 = (self.0 << 8) | x as u64;
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = x;
+    }
+}
+
+impl BuildHasher for BuildIdentity {
+    type Hasher = Identity;
+    fn build_hasher(&self) -> Identity {
+        Identity(0)
     }
 }
 

@@ -239,12 +239,11 @@ impl<'a> Parser<'a> {
         let text = self.rest_of_line();
         // `{C}*` takes the rest of the line; a blanks-only rest lexes as whitespace, leaving "".
         let text: &[u8] = if text.iter().all(|&c| is_blank(c)) { b"" } else { &text[1..] };
-        self.eat_newline();
         if is_help {
             let Ok(t) = std::str::from_utf8(text) else {
-                self.line -= 1;
                 return self.err("help text is not a valid utf8 string");
             };
+            self.eat_newline();
             return Ok(Some(Entry::Help { name, text: t }));
         }
         let kind = match text {
@@ -253,11 +252,9 @@ impl<'a> Parser<'a> {
             b"histogram" => MetricType::Histogram,
             b"summary" => MetricType::Summary,
             b"untyped" => MetricType::Unknown,
-            _ => {
-                self.line -= 1;
-                return self.err(format!("invalid metric type {}", lex::go_quote(text)));
-            }
+            _ => return self.err(format!("invalid metric type {}", lex::go_quote(text))),
         };
+        self.eat_newline();
         Ok(Some(Entry::Type { name, kind }))
     }
 
@@ -427,16 +424,11 @@ impl<'a> Parser<'a> {
             if self.i >= b.len() {
                 return self.err(format!("expected text in {what}"));
             }
-            self.eat_newline();
-            let line_err = |p: &mut Self, m: String| {
-                p.line -= 1;
-                p.err(m)
-            };
             let Ok(t) = std::str::from_utf8(text) else {
-                return line_err(self, "help text is not a valid utf8 string".into());
+                return self.err("help text is not a valid utf8 string");
             };
-            return match which {
-                0 => Ok(Some(Entry::Help { name, text: t })),
+            let entry = match which {
+                0 => Entry::Help { name, text: t },
                 1 => {
                     let kind = match t {
                         "counter" => MetricType::Counter,
@@ -447,28 +439,27 @@ impl<'a> Parser<'a> {
                         "info" => MetricType::Info,
                         "stateset" => MetricType::Stateset,
                         "unknown" => MetricType::Unknown,
-                        _ => return line_err(self, format!("invalid metric type {}", lex::go_quote(text))),
+                        _ => return self.err(format!("invalid metric type {}", lex::go_quote(text))),
                     };
-                    Ok(Some(Entry::Type { name, kind }))
+                    Entry::Type { name, kind }
                 }
                 _ => {
                     let suffix_ok =
                         name.len() > t.len() && name.ends_with(t) && name.as_bytes()[name.len() - t.len() - 1] == b'_';
                     if !t.is_empty() && !suffix_ok {
-                        return line_err(
-                            self,
-                            format!("unit not a suffix of metric {}", lex::go_quote(name.as_bytes())),
-                        );
+                        return self.err(format!("unit not a suffix of metric {}", lex::go_quote(name.as_bytes())));
                     }
-                    Ok(Some(Entry::Unit { name, unit: t }))
+                    Entry::Unit { name, unit: t }
                 }
             };
+            self.eat_newline();
+            return Ok(Some(entry));
         }
         let c = rest[0];
         if !is_mname_start(c) {
-            let t = if c == b'#' { "INVALID\" \"#" } else { "INVALID" };
+            // As openmetricsparse: `%q %q is not a valid start token` (the token, the byte).
             let shown = lex::go_quote(&[c]);
-            return self.err(format!("\"{t}\" {shown} is not a valid start token").replace("\"#\" \"#\"", "\"#\""));
+            return self.err(format!("\"INVALID\" {shown} is not a valid start token"));
         }
         let start = self.i;
         while self.peek().is_some_and(is_mname_cont) {
