@@ -4,3 +4,5 @@
 pub const NOT_BUILT: &str = "the deploy engine is not built yet (it is the next milestone: design §5). \
 Nothing was deployed. In `opsdeck demo`, the fleet's deploy endpoint can be driven directly: \
 POST /deploy with {\"version\": \"...\"} on an environment's API.";
+
+pub mod http;
