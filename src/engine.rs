@@ -456,6 +456,11 @@ impl Engine {
         let Some(v) = health.version.as_deref() else { return };
         let prev = self.versions.insert(env.to_string(), v.to_string());
         if let Some(prev) = prev.filter(|p| p != v) {
+            // A deploy requested from the dashboard already marked this change.
+            let requested = format!("deploy {v}");
+            if self.markers.iter().rev().find(|m| m.env == env).is_some_and(|m| m.label == requested) {
+                return;
+            }
             self.markers.push(Marker {
                 at: health.last_check.unwrap_or_else(now_ms),
                 env: env.to_string(),
