@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-5}
-ACC=${ACCEPTANCE_DIR:-/work/shared/acceptance}
+ACC=${ACCEPTANCE_DIR:-../shared/acceptance}
 command -v jq >/dev/null || { echo "jq missing: apt-get install -y --no-install-recommends jq"; exit 1; }
 cargo build --release -q
 BIN=$PWD/target/release/opsdeck

@@ -115,6 +115,18 @@ async fn file_follows_copy_truncate_and_shrink() {
 }
 
 #[tokio::test]
+async fn file_truncated_and_rewritten_past_the_read_position_between_polls() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("app.log");
+    append(&p, "old\n");
+    // A slow poll, so the truncate-and-rewrite below lands between two polls.
+    let mut c = start("", file_src(&p), SourceOptions { poll: Duration::from_millis(400), ..opts() });
+    c.until_messages(&["old"]).await;
+    std::fs::write(&p, "new-first-line-longer-than-the-old-one\nnew-second\n").unwrap();
+    c.until_messages(&["old", "new-first-line-longer-than-the-old-one", "new-second"]).await;
+}
+
+#[tokio::test]
 async fn file_that_appears_later() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("later.log");
@@ -172,6 +184,29 @@ async fn command_source_restarts_and_captures_stderr() {
 }
 
 #[tokio::test]
+async fn endless_stream_stays_within_the_buffer_bounds() {
+    let line = r#"{"level":"INFO","message":"again and again","request_id":"r"}"#;
+    let src = LogSource::Command { argv: vec!["yes".into(), line.into()] };
+    let (tx, mut rx) = mpsc::channel(4);
+    spawn_source("prod", &src, opts(), tx);
+    let mut buf = LogBuffer::new(1_000_000, 256 << 10);
+    let mut seen = 0u64;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while seen < 200_000 {
+        assert!(Instant::now() < deadline, "only {seen} lines in 20 s");
+        let b = rx.recv().await.expect("yes keeps running");
+        for r in b.records {
+            buf.push(r, 0);
+            seen += 1;
+            assert!(buf.bytes() <= 256 << 10, "{} bytes after {seen} lines", buf.bytes());
+        }
+    }
+    assert_eq!(buf.dropped() + buf.len() as u64, seen);
+    assert!(buf.dropped() > 0);
+    drop(rx); // the source stops and `yes` is killed with it
+}
+
+#[tokio::test]
 async fn command_that_cannot_start_is_reported() {
     let src = LogSource::Command { argv: vec!["/nonexistent/opsdeck-test-binary".into()] };
     let mut c = start("x", src, opts());
@@ -218,6 +253,13 @@ async fn log_server(lines: Arc<std::sync::Mutex<Vec<String>>>, hits: Arc<AtomicU
         .route("/logs", axum::routing::get(logs))
         .route("/all", axum::routing::get(all))
         .route("/stream", axum::routing::get(stream))
+        .route(
+            "/forever",
+            axum::routing::get(|| async {
+                let first = futures::stream::iter([Ok::<_, std::io::Error>("{\"msg\":\"f0\"}\n".to_string())]);
+                axum::body::Body::from_stream(first.chain(futures::stream::pending()))
+            }),
+        )
         .with_state((lines, hits));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -275,6 +317,16 @@ async fn http_source_reads_a_streaming_body_as_it_comes() {
     c.until_messages(&["s0"]).await;
     STREAM_GO.notify_one();
     c.until_messages(&["s0", "s1"]).await;
+}
+
+#[tokio::test]
+async fn http_source_read_once_ends_on_a_quiet_streaming_body() {
+    let url = log_server(Arc::default(), Arc::default()).await.replace("/logs", "/forever");
+    let src = LogSource::Http { url, interval: Duration::from_secs(60), bearer_token_env: None };
+    let mut c = start("prod", src, SourceOptions { follow: false, ..opts() });
+    c.until_messages(&["f0"]).await;
+    let end = tokio::time::timeout(Duration::from_secs(10), async { while c.rx.recv().await.is_some() {} });
+    assert!(end.await.is_ok(), "the source should end once the body goes quiet");
 }
 
 #[tokio::test]

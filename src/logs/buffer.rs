@@ -143,6 +143,11 @@ impl LogStore {
     pub fn get(&self, env: &str) -> Option<&LogBuffer> {
         self.buffers.get(env)
     }
+
+    /// Every record with this request id across all environments, in time order.
+    pub fn correlate(&self, request_id: &str) -> Vec<&LogRecord> {
+        super::view::correlate(request_id, self.buffers.values())
+    }
 }
 
 #[cfg(test)]
@@ -177,6 +182,24 @@ mod tests {
         }
         assert!(b.len() <= 50 && b.bytes() <= one * 50 + 10, "{} {}", b.len(), b.bytes());
         assert_eq!(b.dropped() + b.len() as u64, 100_000);
+    }
+
+    #[test]
+    fn store_keeps_a_buffer_per_environment_and_correlates() {
+        let mut st = LogStore::new(&LogSettings::default());
+        for (env, msg) in [("prod", "p"), ("stg", "s"), ("prod", "q")] {
+            let r = parse_line(
+                format!(r#"{{"msg":"{msg}","request_id":"{}"}}"#, if msg == "q" { "y" } else { "x" }).as_bytes(),
+                0,
+                Some(env.into()),
+            );
+            st.apply(LogBatch { env: env.into(), records: vec![r], notice: None, failed: false }, 0);
+        }
+        st.apply(LogBatch { env: "stg".into(), records: vec![], notice: Some("restarting".into()), failed: true }, 0);
+        assert_eq!(st.get("prod").unwrap().len(), 2);
+        assert_eq!(st.get("stg").unwrap().notice.as_deref(), Some("restarting"));
+        let ids: Vec<&str> = st.correlate("x").iter().map(|r| r.message.as_str()).collect();
+        assert_eq!(ids, ["p", "s"]);
     }
 
     #[test]

@@ -35,6 +35,26 @@ pub fn resolved_source(cfg: &Config, src: &LogSource) -> LogSource {
 /// One record as readable text: `timestamp LEVEL [env] logger: message request_id=… trace_id=…`,
 /// the exception indented below. Fields are already sanitised.
 pub fn write_text(r: &LogRecord, out: &mut Vec<u8>) {
+    write_head(r, out);
+    out.push(b'\n');
+    if let Some(e) = &r.exception {
+        for l in e.lines() {
+            out.extend_from_slice(b"    ");
+            out.extend_from_slice(l.as_bytes());
+            out.push(b'\n');
+        }
+    }
+}
+
+/// The first line of `write_text`, for a one-line list entry.
+pub fn summary(r: &LogRecord) -> String {
+    let mut out = Vec::new();
+    write_head(r, &mut out);
+    // Built only from sanitised strings and ASCII: valid UTF-8.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+fn write_head(r: &LogRecord, out: &mut Vec<u8>) {
     let mut sep = false;
     let mut put = |out: &mut Vec<u8>, s: &str| {
         if sep {
@@ -64,14 +84,6 @@ pub fn write_text(r: &LogRecord, out: &mut Vec<u8>) {
     }
     if let Some(id) = &r.trace_id {
         put(out, &format!("trace_id={id}"));
-    }
-    out.push(b'\n');
-    if let Some(e) = &r.exception {
-        for l in e.lines() {
-            out.extend_from_slice(b"    ");
-            out.extend_from_slice(l.as_bytes());
-            out.push(b'\n');
-        }
     }
 }
 

@@ -462,6 +462,11 @@ fn sanitize_value(v: Value, multiline: bool) -> Value {
     }
 }
 
+fn byte_array(v: &Value) -> Option<Vec<u8>> {
+    let a = v.as_array()?;
+    a.iter().map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok())).collect()
+}
+
 fn value_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -487,7 +492,11 @@ fn fill_known(rec: &mut LogRecord) {
         Value::Number(n) => n.as_u64().and_then(|n| Level::from_number(n as u32)).unwrap_or(Level::Unknown),
         _ => Level::Unknown,
     });
-    let message = find(K_MESSAGE).map(value_text);
+    let message = find(K_MESSAGE).map(|v| match byte_array(v) {
+        // journald writes a MESSAGE that is not valid UTF-8 as an array of byte values.
+        Some(bytes) => sanitize::bytes(&bytes),
+        None => value_text(v),
+    });
     let time = find(K_TIME).cloned();
     let logger = find(K_LOGGER).map(value_text);
     let request_id = find(K_REQUEST).map(value_text);
@@ -796,6 +805,8 @@ mod tests {
         assert_eq!((r.level, r.ts_millis), (Level::Error, Some(1_700_000_000_000)));
         let r = p(r#"{"PRIORITY":"3","MESSAGE":"journald","__REALTIME_TIMESTAMP":"1700000000000000"}"#);
         assert_eq!((r.level, r.message.as_str(), r.ts_millis), (Level::Error, "journald", Some(1_700_000_000_000)));
+        let r = p(r#"{"PRIORITY":"6","MESSAGE":[104,105,255,27]}"#);
+        assert_eq!(r.message, "hi\u{fffd}\\x1b");
         // level has priority over severity whatever the order
         let r = p(r#"{"severity":"debug","level":"error","msg":"x"}"#);
         assert_eq!(r.level, Level::Error);

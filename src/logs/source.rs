@@ -3,8 +3,9 @@
 //!
 //! - `file` follows like `tail -F` by polling (device, inode, size) every `poll`: a rename
 //!   (rotation) is noticed by the inode changing under the path, after the old file is drained; a
-//!   shrink (copy-truncate, `: > file`) by the size falling below the read position; a missing file
-//!   is waited for. Polling rather than inotify (the `notify` crate) because it works the same on
+//!   shrink (copy-truncate, `: > file`) by the size falling below the read position, or by the last
+//!   64 bytes read changing (truncated and rewritten past our position between two polls); a
+//!   missing file is waited for. Polling rather than inotify (the `notify` crate) because it works the same on
 //!   every filesystem (NFS, overlayfs, bind mounts in containers) and costs one `stat` per interval.
 //! - `http` polls an endpoint of JSON lines with a cursor: `GET url?since=CURSOR`, the next cursor
 //!   taken from the `X-Next-Cursor` response header; a body that keeps streaming is read as it comes.
@@ -175,6 +176,39 @@ impl Emitter {
 struct Open {
     file: std::fs::File,
     id: (u64, u64),
+    mark: Option<Mark>,
+}
+
+/// The last bytes read, to notice the file being rewritten under the read position.
+struct Mark {
+    at: u64,
+    bytes: Vec<u8>,
+}
+
+impl Mark {
+    const LEN: u64 = 64;
+
+    fn capture(f: &mut std::fs::File) -> Option<Mark> {
+        use std::os::unix::fs::FileExt;
+        let pos = f.stream_position().ok()?;
+        let at = pos.saturating_sub(Self::LEN);
+        let mut bytes = vec![0u8; (pos - at) as usize];
+        if bytes.is_empty() {
+            return None;
+        }
+        f.read_exact_at(&mut bytes, at).ok()?;
+        Some(Mark { at, bytes })
+    }
+
+    fn rewritten(&self, f: &std::fs::File) -> bool {
+        use std::os::unix::fs::FileExt;
+        let mut now = vec![0u8; self.bytes.len()];
+        match f.read_exact_at(&mut now, self.at) {
+            Ok(()) => now != self.bytes,
+            // Shorter than before: the size check handles it the same way.
+            Err(_) => true,
+        }
+    }
 }
 
 fn file_id(m: &std::fs::Metadata) -> (u64, u64) {
@@ -244,7 +278,22 @@ fn tail_file(path: PathBuf, opts: &SourceOptions, mut em: Emitter) {
             }
         }
         let o = cur.as_mut().expect("opened above");
-        match drain(o, &mut split, &mut buf, &mut em) {
+        if o.mark.as_ref().is_some_and(|m| m.rewritten(&o.file)) {
+            // Truncated and written past our position between two polls (a fast writer under
+            // copy-truncate): the size alone cannot tell, the bytes before our position do.
+            split.finish(|l, c| em.line(l, c, Stream::Stdout));
+            o.mark = None;
+            if o.file.seek(SeekFrom::Start(0)).is_err() {
+                cur = None;
+                continue;
+            }
+            if !em.notice_blocking(format!("{show} was truncated; reading from its start"), false) {
+                return;
+            }
+        }
+        let result = drain(o, &mut split, &mut buf, &mut em);
+        o.mark = Mark::capture(&mut o.file);
+        match result {
             Ok(true) => {}
             Ok(false) => return,
             Err(e) => {
@@ -312,7 +361,7 @@ fn open_at_start(path: &Path, start: Start) -> std::io::Result<(Open, bool)> {
             skip = true;
         }
     }
-    Ok((Open { file, id }, skip))
+    Ok((Open { file, id, mark: None }, skip))
 }
 
 /// Reads up to and including the next newline (we seeked to one byte before the wanted window,
@@ -363,10 +412,18 @@ async fn poll_http(url: String, interval: Duration, token_env: Option<String>, o
         if let Some(tok) = crate::config::secret_from_env(token_env.as_deref()) {
             req = req.bearer_auth(tok);
         }
-        let wait = match req.send().await {
-            Err(e) => {
+        // Headers must come within this; the body may then stream for as long as the server likes.
+        let header_timeout = interval.max(Duration::from_secs(10));
+        let sent = match tokio::time::timeout(header_timeout, req.send()).await {
+            Ok(r) => r.map_err(|e| {
                 let reason = if e.is_connect() { "connection failed" } else { "request failed" };
-                let text = crate::sanitize::line(&format!("{url}: {reason}: {e}")).into_owned();
+                format!("{reason}: {e}")
+            }),
+            Err(_) => Err(format!("no response within {}s", header_timeout.as_secs())),
+        };
+        let wait = match sent {
+            Err(e) => {
+                let text = crate::sanitize::line(&format!("{url}: {e}")).into_owned();
                 if !em.notice(text, true).await || !opts.follow {
                     return;
                 }
@@ -409,6 +466,9 @@ async fn poll_http(url: String, interval: Duration, token_env: Option<String>, o
                                 continue;
                             }
                         }
+                    } else if !opts.follow {
+                        // Reading once: a body that keeps streaming ends for us when it goes quiet.
+                        tokio::time::timeout(ONCE_IDLE, resp.chunk()).await.unwrap_or(Ok(None))
                     } else {
                         resp.chunk().await
                     };
@@ -451,6 +511,8 @@ async fn poll_http(url: String, interval: Duration, token_env: Option<String>, o
     }
 }
 
+/// Without --follow, a streaming body quiet for this long is taken as ended.
+const ONCE_IDLE: Duration = Duration::from_secs(2);
 /// How long lines of a cursor-less response are held while looking for where the last one ended.
 const RESUME_SEEK: Duration = Duration::from_secs(1);
 /// Lines held at most while looking.

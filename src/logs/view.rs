@@ -112,6 +112,13 @@ impl LogView {
         }
     }
 
+    /// Forget the list (the view now shows another environment's buffer): the next `refresh`
+    /// rebuilds it.
+    pub fn invalidate(&mut self) {
+        self.dirty = true;
+        self.selected = None;
+    }
+
     pub fn visible(&self) -> &[u64] {
         &self.visible
     }

@@ -227,31 +227,40 @@ pub fn parse_number(s: &str) -> Option<f64> {
     Some(if neg { -v } else { v })
 }
 
-fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
+/// Tokens, each with whether whitespace preceded it (Prometheus's lexer rejects `5 x3`).
+fn tokenize(s: &str) -> Result<Vec<(Tok, bool)>, String> {
+    let toks = tokenize_raw(s)?;
+    Ok(toks)
+}
+
+fn tokenize_raw(s: &str) -> Result<Vec<(Tok, bool)>, String> {
     let b = s.as_bytes();
-    let mut out = Vec::new();
+    let mut out: Vec<(Tok, bool)> = Vec::new();
     let mut i = 0;
+    let mut space = false;
     while i < b.len() {
         let c = b[i];
         if c.is_ascii_whitespace() {
             i += 1;
+            space = true;
             continue;
         }
+        let before = out.len();
         match c {
             b'+' => {
-                out.push(Tok::Plus);
+                out.push((Tok::Plus, false));
                 i += 1;
             }
             b'-' => {
-                out.push(Tok::Minus);
+                out.push((Tok::Minus, false));
                 i += 1;
             }
             b'_' => {
-                out.push(Tok::Blank);
+                out.push((Tok::Blank, false));
                 i += 1;
             }
             b'x' => {
-                out.push(Tok::Times);
+                out.push((Tok::Times, false));
                 i += 1;
             }
             _ if c.is_ascii_digit() || c == b'.' => {
@@ -268,7 +277,7 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
                     }
                 }
                 let txt = &s[st..i];
-                out.push(Tok::Num(parse_number(txt).ok_or_else(|| format!("invalid number {txt:?}"))?));
+                out.push((Tok::Num(parse_number(txt).ok_or_else(|| format!("invalid number {txt:?}"))?), false));
             }
             _ if c.is_ascii_alphabetic() => {
                 let st = i;
@@ -277,33 +286,18 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
                 }
                 let w = &s[st..i];
                 match w.to_ascii_lowercase().as_str() {
-                    "stale" => out.push(Tok::Stale),
-                    "inf" => out.push(Tok::Num(f64::INFINITY)),
-                    "nan" => out.push(Tok::Num(f64::NAN)),
-                    _ => {
-                        // `Infx3`-style glued repetition: split off a trailing x<digits>.
-                        let lw = w.to_ascii_lowercase();
-                        let split = ["inf", "nan", "stale"]
-                            .iter()
-                            .find_map(|p| lw.strip_prefix(p).filter(|r| r.starts_with('x')).map(|r| (*p, r.len())));
-                        match split {
-                            Some((p, rest_len)) => {
-                                out.push(match p {
-                                    "inf" => Tok::Num(f64::INFINITY),
-                                    "nan" => Tok::Num(f64::NAN),
-                                    _ => Tok::Stale,
-                                });
-                                i -= rest_len;
-                            }
-                            None => {
-                                return Err(format!("unexpected {w:?} in series values (want a number or \"stale\")"))
-                            }
-                        }
-                    }
+                    "stale" => out.push((Tok::Stale, false)),
+                    "inf" => out.push((Tok::Num(f64::INFINITY), false)),
+                    "nan" => out.push((Tok::Num(f64::NAN), false)),
+                    _ => return Err(format!("unexpected {w:?} in series values (want a number or \"stale\")")),
                 }
             }
             _ => return Err(format!("unexpected character {:?} in series values", c as char)),
         }
+        if out.len() > before {
+            out[before].1 = space;
+        }
+        space = false;
     }
     Ok(out)
 }
@@ -311,6 +305,16 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
 /// Expand a values string (`0+10x3 _ stale 5`) into samples; `None` marks a missing one.
 pub fn expand_values(s: &str) -> Result<Vec<Option<f64>>, String> {
     let toks = tokenize(s)?;
+    // `x` and its count must be glued to what they repeat: `5x3`, not `5 x3` or `5x 3`.
+    for (k, (t, space)) in toks.iter().enumerate() {
+        if *t == Tok::Times && (*space || toks.get(k + 1).is_some_and(|n| n.1)) {
+            return Err("unexpected whitespace around 'x' in series values".into());
+        }
+    }
+    // A sign right after a value (`1-1x3`) is an increment; after whitespace (`1 -1`) it
+    // starts the next value, as Prometheus's lexer has it.
+    let glued: Vec<bool> = toks.iter().map(|(_, space)| !*space).collect();
+    let toks: Vec<Tok> = toks.into_iter().map(|(t, _)| t).collect();
     let mut out = Vec::new();
     let mut i = 0;
     let count = |toks: &[Tok], i: usize| -> Result<u64, String> {
@@ -340,12 +344,14 @@ pub fn expand_values(s: &str) -> Result<Vec<Option<f64>>, String> {
                         i += 2;
                         out.extend(std::iter::repeat_n(Some(v), n as usize + 1));
                     }
-                    Some(Tok::Plus) | Some(Tok::Minus) => {
-                        let (d, ni) = signed(&toks, i)?;
+                    Some(Tok::Plus) | Some(Tok::Minus) if glued[i] => {
+                        // An increment needs `xN`: `1-1` alone is an error in Prometheus.
+                        let (d, ni) = match toks.get(i + 1) {
+                            Some(Tok::Num(n)) => (if toks[i] == Tok::Minus { -*n } else { *n }, i + 2),
+                            _ => return Err("expected a number after the sign of an increment".into()),
+                        };
                         if toks.get(ni) != Some(&Tok::Times) {
-                            // `1 -1` without a repetition: two plain values.
-                            out.push(Some(v));
-                            continue;
+                            return Err("unexpected sign in series values: an increment needs 'xN' (like 1+2x3)".into());
                         }
                         let n = count(&toks, ni + 1)?;
                         i = ni + 2;
@@ -397,7 +403,15 @@ mod tests {
         assert_eq!(vals("5x2"), vec![Some(5.0); 3]);
         assert_eq!(vals("_ _x2 3"), vec![None, None, None, Some(3.0)]);
         assert_eq!(vals("-2+1x1"), vec![Some(-2.0), Some(-1.0)]);
-        assert_eq!(vals("1 -1"), vec![Some(1.0), Some(-1.0)]);
+        assert_eq!(vals("-1 2"), vec![Some(-1.0), Some(2.0)]);
+        assert_eq!(vals("3x0 4"), vec![Some(3.0), Some(4.0)]);
+        assert_eq!(vals("1+1x1 10-1x1"), vec![Some(1.0), Some(2.0), Some(10.0), Some(9.0)]);
+        assert_eq!(vals("1 -1 5"), vec![Some(1.0), Some(-1.0), Some(5.0)]);
+        assert_eq!(vals("2 -1x2"), vec![Some(2.0), Some(-1.0), Some(-1.0), Some(-1.0)]);
+        // Rejected by promtool too.
+        for bad in ["1-1", "1+1", "-2+-1x2", "-Inf x2", "1 - 1 x 3", "Infx2", "0xff", "5x 3"] {
+            assert!(expand_values(bad).is_err(), "{bad}");
+        }
         assert_eq!(vals("1e3 .5 0x2"), vec![Some(1000.0), Some(0.5), Some(0.0), Some(0.0), Some(0.0)]);
         let v = vals("Inf -Inf NaN stale");
         assert_eq!(v[0], Some(f64::INFINITY));
