@@ -79,6 +79,8 @@ struct Engine {
     client: reqwest::Client,
     /// `[prometheus]`: panels query this server instead of the local store.
     remote: Option<crate::prom_api::Client>,
+    /// Each environment's `deploy` settings, for `Command::Deploy`.
+    deploys: std::collections::HashMap<String, crate::config::DeployConfig>,
 }
 
 async fn run(cfg: Config, state_dir: PathBuf, events: mpsc::Sender<Event>, mut commands: mpsc::Receiver<Command>) {
@@ -100,7 +102,10 @@ async fn run(cfg: Config, state_dir: PathBuf, events: mpsc::Sender<Event>, mut c
         alertmanagers: cfg.alerting.alertmanager.clone(),
         client: client.clone(),
         remote: None,
+        deploys: cfg.environments.iter().filter_map(|e| Some((e.name.clone(), e.deploy.clone()?))).collect(),
     };
+    // Deploy triggers run as tasks; their outcomes come back here (markers live in this loop).
+    let (deploy_tx, mut deploy_outcomes) = mpsc::channel::<DeployOutcome>(8);
     if let Some(src) = &cfg.prometheus {
         match crate::prom_api::Client::from_config(src) {
             Ok(c) => {
@@ -232,11 +237,13 @@ async fn run(cfg: Config, state_dir: PathBuf, events: mpsc::Sender<Event>, mut c
                     eng.silence_in_alertmanager(&key, until);
                     eng.send_alerts();
                 }
+                Some(Command::Deploy { env, version }) => eng.deploy(env, version, deploy_tx.clone()),
                 Some(Command::Quit) | None => {
                     eng.save_alert_state();
                     return;
                 }
             },
+            Some(outcome) = deploy_outcomes.recv() => eng.deploy_done(outcome),
             _ = rule_timer.tick(), if eng.rules.is_some() => {
                 eng.evaluate_rules(now_ms());
             }
@@ -308,7 +315,52 @@ pub fn load_rules(cfg: &Config) -> Result<Option<RuleEngine<PromqlEvaluator>>, V
     RuleEngine::new(PromqlEvaluator::default(), &set, opts).map(Some)
 }
 
+/// What a deploy trigger task reports back to the loop.
+struct DeployOutcome {
+    env: String,
+    version: String,
+    /// When the deploy was requested (where the chart marker goes).
+    at: Millis,
+    result: Result<String, crate::deploy::http::DeployError>,
+}
+
+/// The notice for a deploy trigger's outcome. Only the trigger is built, and it says so.
+pub fn deploy_notice(env: &str, version: &str, result: &Result<String, crate::deploy::http::DeployError>) -> String {
+    let text = match result {
+        Ok(answer) => {
+            format!("{env}: deploy {version} requested ({answer}); verification and automatic rollback: not built yet")
+        }
+        Err(e) => format!("{env}: deploy {version} not requested: {e}"),
+    };
+    crate::sanitize::line(&text).into_owned()
+}
+
 impl Engine {
+    /// Trigger a deploy in a task of its own, so a slow endpoint never holds up the loop.
+    fn deploy(&self, env: String, version: String, done: mpsc::Sender<DeployOutcome>) {
+        let at = now_ms();
+        let Some(cfg) = self.deploys.get(&env).cloned() else {
+            let msg = format!("{env}: no deploy configured; nothing was deployed");
+            let _ = self.events.try_send(Event::Notice(crate::sanitize::line(&msg).into_owned()));
+            return;
+        };
+        let client = self.client.clone();
+        tokio::spawn(async move {
+            let result = crate::deploy::http::trigger(&client, &cfg, &env, &version).await;
+            let _ = done.send(DeployOutcome { env, version, at, result }).await;
+        });
+    }
+
+    fn deploy_done(&mut self, o: DeployOutcome) {
+        let notice = deploy_notice(&o.env, &o.version, &o.result);
+        let _ = self.events.try_send(Event::Notice(notice));
+        if o.result.is_ok() {
+            let label = crate::sanitize::line(&format!("deploy {}", o.version)).into_owned();
+            self.markers.push(Marker { at: o.at, env: o.env, label, rollback: false });
+            let _ = self.events.try_send(Event::Markers(self.markers.clone()));
+        }
+    }
+
     fn alert_state_path(&self) -> PathBuf {
         self.state_dir.join("alert_state.json")
     }
@@ -404,6 +456,11 @@ impl Engine {
         let Some(v) = health.version.as_deref() else { return };
         let prev = self.versions.insert(env.to_string(), v.to_string());
         if let Some(prev) = prev.filter(|p| p != v) {
+            // A deploy requested from the dashboard already marked this change.
+            let requested = format!("deploy {v}");
+            if self.markers.iter().rev().find(|m| m.env == env).is_some_and(|m| m.label == requested) {
+                return;
+            }
             self.markers.push(Marker {
                 at: health.last_check.unwrap_or_else(now_ms),
                 env: env.to_string(),

@@ -3,6 +3,7 @@
 //! renders `&State` and turns keys into `Command`s for the engine. No I/O here (Elm-style:
 //! `apply`/`handle_key` are the only ways state changes, so both are unit-testable).
 
+pub mod deploy_dialog;
 pub mod keymap;
 pub mod model;
 pub mod strings;
@@ -31,6 +32,11 @@ pub enum Command {
     Silence {
         key: String,
         duration: Duration,
+    },
+    /// Trigger a deploy through the environment's deploy driver (confirmed in the `d` dialog).
+    Deploy {
+        env: String,
+        version: String,
     },
     Quit,
 }
@@ -95,6 +101,8 @@ pub struct UiState {
     /// `NO_COLOR` / `--no-color`: no colours at all (symbols and text still carry meaning).
     pub no_color: bool,
     pub logs: LogsUi,
+    /// The open `d` dialog (version picker, then confirmation).
+    pub deploy: Option<deploy_dialog::DeployDialog>,
 }
 
 #[derive(Debug, Clone)]
@@ -121,6 +129,8 @@ pub struct State {
     pub log_views: BTreeMap<String, LogView>,
     /// `[log] trace_url`, for trace links in a record's details.
     pub trace_url: Option<String>,
+    /// Per environment with a `deploy` config: the versions its picker offers.
+    pub deploy_versions: BTreeMap<String, Vec<String>>,
     /// Keys of the critical alerts firing in the last snapshot, to tell when a new one starts.
     critical_firing: std::collections::BTreeSet<String>,
     /// A new critical alert started firing since the loop last rang the bell.
@@ -186,6 +196,7 @@ impl State {
             logs: LogStore::new(&LogSettings::default()),
             log_views: BTreeMap::new(),
             trace_url: None,
+            deploy_versions: BTreeMap::new(),
             critical_firing: Default::default(),
             bell: false,
             ui: UiState {
@@ -200,6 +211,7 @@ impl State {
                 theme: Theme::Dark,
                 no_color: false,
                 logs: LogsUi::default(),
+                deploy: None,
             },
         }
     }
@@ -222,6 +234,11 @@ impl State {
         s.ui.theme = cfg.ui.theme;
         s.logs = LogStore::new(&cfg.log_settings);
         s.trace_url = cfg.log_settings.trace_url.clone();
+        s.deploy_versions = cfg
+            .environments
+            .iter()
+            .filter_map(|e| Some((e.name.clone(), e.deploy.as_ref()?.versions.clone())))
+            .collect();
         s
     }
 
@@ -373,6 +390,9 @@ impl State {
         if self.ui.logs.editing {
             self.edit_search(key);
             return None;
+        }
+        if self.ui.deploy.is_some() {
+            return self.deploy_key(key);
         }
         if let Some(i) = self.ui.silence_picker {
             return self.pick_silence(i, key);
@@ -544,7 +564,7 @@ impl State {
                     _ => self.notice(strings::NO_REQUEST_ID.to_string()),
                 }
             }
-            Action::Deploy => self.notice(strings::DEPLOY_NOT_BUILT.to_string()),
+            Action::Deploy => self.open_deploy(),
             Action::Rollback => self.notice(strings::ROLLBACK_NOT_BUILT.to_string()),
             Action::Promote => self.notice(strings::PROMOTE_NOT_BUILT.to_string()),
             Action::History => self.notice(strings::HISTORY_NOT_BUILT.to_string()),
@@ -771,7 +791,7 @@ mod tests {
     #[test]
     fn deploy_keys_say_plainly_they_are_not_built() {
         let mut s = fixture::full();
-        for c in ['d', 'r', 'p', 'H'] {
+        for c in ['r', 'p', 'H'] {
             assert_eq!(s.handle_key(ch(c)), None);
             assert!(last_notice(&s).contains("not built yet"), "{c}: {}", last_notice(&s));
         }

@@ -22,7 +22,6 @@ pub const NO_ENVIRONMENTS: &str = "no environments configured: add [[environment
 pub const NO_ALERTS: &str = "no active alerts (rules are evaluated locally; pending and active alerts appear here)";
 pub const NO_DATA_YET: &str = "no data yet: waiting for the first scrape";
 pub const NO_DATA: &str = "no data";
-pub const DEPLOY_NOT_BUILT: &str = "deploy engine not built yet: nothing was deployed";
 pub const ROLLBACK_NOT_BUILT: &str = "deploy engine not built yet: nothing was rolled back";
 pub const PROMOTE_NOT_BUILT: &str = "deploy engine not built yet: nothing was promoted";
 pub const HISTORY_NOT_BUILT: &str = "deploy engine not built yet: no release history to show";

@@ -35,6 +35,9 @@ pub fn view(state: &State, f: &mut Frame) {
     if let Some(i) = state.ui.silence_picker {
         silence_picker(state, &pal, f, area, i);
     }
+    if let Some(d) = &state.ui.deploy {
+        super::deploy_dialog::draw(&pal, f, area, d);
+    }
     if let Some(o) = &state.ui.logs.overlay {
         log_overlay(state, &pal, f, area, o);
     }
@@ -827,13 +830,13 @@ fn log_overlay(state: &State, pal: &Palette, f: &mut Frame, area: Rect, o: &LogO
     f.render_widget(p, r);
 }
 
-fn centered(area: Rect, w: u16, h: u16) -> Rect {
+pub(super) fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
     Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
 }
 
-fn overlay_block<'a>(pal: &Palette, title: &str, bottom: &str) -> Block<'a> {
+pub(super) fn overlay_block<'a>(pal: &Palette, title: &str, bottom: &str) -> Block<'a> {
     Block::bordered()
         .border_style(pal.border(true))
         .title(Span::styled(format!(" {title} "), pal.title()))

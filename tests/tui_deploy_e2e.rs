@@ -1,0 +1,170 @@
+//! Issue 4's "deploying a *bad* version to staging visibly raises its error-rate line": the real
+//! binary (`opsdeck demo`) in a 160x45 tmux session, staging chosen, `1.6.0-bad` deployed through
+//! the `d` picker and confirmation, then the screen is polled until staging's error rate in the
+//! chart legend is above the 5% threshold. Production must be left alone. Needs tmux; with
+//! OPSDECK_REQUIRE_TOOLS=1 a missing tmux fails the test instead of skipping it.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+    session: &'static str,
+    dir: tempfile::TempDir,
+}
+
+fn have_tmux() -> bool {
+    let ok = Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("OPSDECK_REQUIRE_TOOLS").as_deref() != Ok("1"),
+            "tmux is required (OPSDECK_REQUIRE_TOOLS=1)"
+        );
+        eprintln!("note: tmux not installed; skipping the deploy end-to-end test");
+    }
+    ok
+}
+
+impl Tmux {
+    fn start(name: &'static str, cols: u16, rows: u16) -> Tmux {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = format!("opsdeck-deploy-e2e-{}-{name}", std::process::id());
+        let bin = env!("CARGO_BIN_EXE_opsdeck");
+        let cmd = format!(
+            "env -u {token} {bin} demo --state-dir {} 2>{}; echo EXITED $?; sleep 60",
+            dir.path().join("state").display(),
+            dir.path().join("stderr").display(),
+            token = opsdeck::demo::TOKEN_ENV,
+        );
+        let st = Command::new("tmux")
+            .args(["-L", &socket, "new-session", "-d", "-s", name, "-x", &cols.to_string(), "-y", &rows.to_string()])
+            .arg(cmd)
+            .status()
+            .unwrap();
+        assert!(st.success(), "tmux new-session failed");
+        Tmux { socket, session: name, dir }
+    }
+
+    fn screen(&self) -> String {
+        let out =
+            Command::new("tmux").args(["-L", &self.socket, "capture-pane", "-p", "-t", self.session]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            let st =
+                Command::new("tmux").args(["-L", &self.socket, "send-keys", "-t", self.session, k]).status().unwrap();
+            assert!(st.success());
+        }
+    }
+
+    /// Polls the screen until `pred` holds (or fails with the last screen after `secs`).
+    fn wait(&self, what: &str, secs: u64, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}; screen:\n{s}\nstderr: {}", self.stderr());
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("stderr")).unwrap_or_default()
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("state").join("demo.toml")
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
+    }
+}
+
+/// Staging's figure in the error-rate legend ("━ staging 38.2%"), in percent.
+fn staging_error_rate(screen: &str) -> Option<f64> {
+    let re = regex::Regex::new(r"━ staging (\d+(?:\.\d+)?)%").unwrap();
+    re.captures(screen).and_then(|c| c[1].parse().ok())
+}
+
+/// The version a row of the overview shows for `env` (the row starts with the name).
+fn overview_version<'a>(screen: &'a str, env: &str) -> Option<&'a str> {
+    let version = regex::Regex::new(r"^\d+\.\d+\.\d+(-[A-Za-z0-9.]+)?$").unwrap();
+    let row = screen.lines().find(|l| {
+        l.split('│').nth(1).is_some_and(|c| c.trim_start_matches(['▶', ' ']).starts_with(&format!("{env} ")))
+    })?;
+    row.split('│').nth(1)?.split_whitespace().find(|w| version.is_match(w))
+}
+
+/// `opsdeck status --json` against the running fleet: each environment's reported version.
+fn status_versions(config: &std::path::Path) -> Vec<(String, Option<String>)> {
+    let out = Command::new(env!("CARGO_BIN_EXE_opsdeck"))
+        .arg("--config")
+        .arg(config)
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("status --json: {e}\n{}", String::from_utf8_lossy(&out.stderr)));
+    v["environments"]
+        .as_array()
+        .expect("environments")
+        .iter()
+        .map(|e| (e["name"].as_str().unwrap().to_string(), e["version"].as_str().map(str::to_string)))
+        .collect()
+}
+
+#[test]
+fn deploying_a_bad_version_to_staging_raises_its_error_rate() {
+    if !have_tmux() {
+        return;
+    }
+    let t = Tmux::start("deploy", 160, 45);
+    let s = t.wait("the overview with versions", 30, |s| {
+        overview_version(s, "production").is_some() && overview_version(s, "staging").is_some()
+    });
+    assert_eq!(overview_version(&s, "production"), Some("1.4.1"), "{s}");
+    assert_eq!(overview_version(&s, "staging"), Some("1.5.0"), "{s}");
+
+    t.keys(&["2"]);
+    t.wait("staging chosen", 5, |s| s.contains("· staging"));
+    let before = t.wait("staging's error rate in the legend", 30, |s| staging_error_rate(s).is_some());
+    let rate = staging_error_rate(&before).unwrap();
+    assert!(rate < 5.0, "staging starts healthy ({rate}%):\n{before}");
+
+    t.keys(&["d"]);
+    let s = t.wait("the version picker", 5, |s| s.contains("Deploy to staging") && s.contains("filter"));
+    assert!(s.contains("not built yet"), "the dialog says only the trigger is built:\n{s}");
+    t.keys(&["b", "a", "d"]);
+    t.wait("the filtered picker", 5, |s| s.contains("▶ 1.6.0-bad") && !s.contains("1.6.0-slow"));
+    t.keys(&["Enter"]);
+    t.wait("the confirmation", 5, |s| s.contains("Deploy 1.6.0-bad to staging? [y/N]"));
+    t.keys(&["y"]);
+    let s = t.wait("the endpoint's answer", 15, |s| s.contains("deploy 1.6.0-bad requested (HTTP 202"));
+    assert!(s.contains("not built yet"), "the notice says verification and rollback are not built:\n{s}");
+
+    // The 5xx ratio is a rate over a minute of scrapes: give it time, watching the screen.
+    let s = t.wait("staging's error rate above 5%", 90, |s| staging_error_rate(s).is_some_and(|r| r > 5.0));
+    assert!(s.contains("⚠ over 5%"), "the error-rate panel states the crossing in words:\n{s}");
+
+    // Production was not touched: its version on screen (all environments) and as `status` sees it.
+    t.keys(&["0"]);
+    let s =
+        t.wait("staging's new version in the overview", 15, |s| overview_version(s, "staging") == Some("1.6.0-bad"));
+    assert_eq!(overview_version(&s, "production"), Some("1.4.1"), "{s}");
+    let versions = status_versions(&t.config());
+    assert!(versions.contains(&("production".into(), Some("1.4.1".into()))), "{versions:?}");
+    assert!(versions.contains(&("staging".into(), Some("1.6.0-bad".into()))), "{versions:?}");
+
+    t.keys(&["q"]);
+    let s = t.wait("the exit code", 10, |s| s.contains("EXITED"));
+    assert!(s.contains("EXITED 0"), "q must exit 0:\n{s}");
+    assert!(!t.stderr().to_lowercase().contains("panick"), "stderr: {}", t.stderr());
+}
