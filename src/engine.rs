@@ -355,7 +355,8 @@ impl Engine {
         let notice = deploy_notice(&o.env, &o.version, &o.result);
         let _ = self.events.try_send(Event::Notice(notice));
         if o.result.is_ok() {
-            let label = crate::sanitize::line(&format!("deploy {}", o.version)).into_owned();
+            // The view prefixes "deploy <env>"; the label is what was deployed.
+            let label = crate::sanitize::line(&o.version).into_owned();
             self.markers.push(Marker { at: o.at, env: o.env, label, rollback: false });
             let _ = self.events.try_send(Event::Markers(self.markers.clone()));
         }
@@ -457,8 +458,7 @@ impl Engine {
         let prev = self.versions.insert(env.to_string(), v.to_string());
         if let Some(prev) = prev.filter(|p| p != v) {
             // A deploy requested from the dashboard already marked this change.
-            let requested = format!("deploy {v}");
-            if self.markers.iter().rev().find(|m| m.env == env).is_some_and(|m| m.label == requested) {
+            if self.markers.iter().rev().find(|m| m.env == env).is_some_and(|m| m.label == v) {
                 return;
             }
             self.markers.push(Marker {

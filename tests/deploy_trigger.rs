@@ -38,8 +38,8 @@ async fn deploy_command_triggers_the_endpoint_and_marks_the_charts() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
         match tokio::time::timeout_at(deadline, events.recv()).await {
-            Ok(Some(Event::Markers(m))) if m.iter().any(|m| m.label == "deploy 1.6.0-bad") => {
-                let m = m.iter().find(|m| m.label == "deploy 1.6.0-bad").unwrap();
+            Ok(Some(Event::Markers(m))) if m.iter().any(|m| m.label == "1.6.0-bad") => {
+                let m = m.iter().find(|m| m.label == "1.6.0-bad").unwrap();
                 assert_eq!(m.env, "staging");
                 assert!(!m.rollback);
                 break;
