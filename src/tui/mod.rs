@@ -105,6 +105,7 @@ pub async fn run_dashboard(
     opts: TuiOptions,
 ) -> anyhow::Result<i32> {
     state.ui.no_color = opts.no_color;
+    state.ui.truecolor = theme::truecolor_from_env();
     let (_guard, mut term) = setup(opts.mouse)?;
     let mut input = EventStream::new();
     let mut tick = tokio::time::interval(opts.tick);

@@ -21,7 +21,7 @@ use ratatui::Frame;
 
 pub fn view(state: &State, f: &mut Frame) {
     let area = f.area();
-    let pal = Palette::new(state.ui.theme, state.ui.no_color);
+    let pal = Palette::with_depth(state.ui.theme, state.ui.no_color, state.ui.truecolor);
     let place = layout::place(state, area);
     header(state, &pal, f, place.header);
     for (id, r) in &place.panels {
