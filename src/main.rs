@@ -132,7 +132,8 @@ fn state_dir(cli: &Cli, cfg: Option<&Config>) -> std::path::PathBuf {
 /// The dashboard: the engine (sources, store, evaluation) on the runtime, the TUI on its output.
 async fn opsdeck_dashboard(cfg: Config, state_dir: std::path::PathBuf, no_color: bool) -> anyhow::Result<i32> {
     let state = opsdeck::app::State::from_config(&cfg);
+    let bell = cfg.alerting.bell;
     let (events, commands) = opsdeck::engine::start(cfg, state_dir);
-    let opts = opsdeck::tui::TuiOptions { no_color, ..Default::default() };
+    let opts = opsdeck::tui::TuiOptions { no_color, bell, ..Default::default() };
     opsdeck::tui::run_dashboard(state, events, commands, opts).await
 }

@@ -3,7 +3,9 @@
 
 pub const TITLE: &str = "opsdeck";
 pub const ALL_ENVS: &str = "all";
-pub const NO_ALERTS_FIRING: &str = "no alerts firing";
+// The word "firing" is on screen only when something fires: a glance (or a grep of the screen)
+// for it never matches a quiet dashboard.
+pub const NO_ALERTS_FIRING: &str = "all quiet";
 pub const FIRING: &str = "firing";
 
 pub const OVERVIEW: &str = "Environments";
@@ -17,7 +19,7 @@ pub const PROTECTED: &str = "protected";
 pub const PROTECTED_SHORT: &str = "[P]";
 pub const NEVER_CHECKED: &str = "not checked yet";
 pub const NO_ENVIRONMENTS: &str = "no environments configured: add [[environment]] to the config";
-pub const NO_ALERTS: &str = "no alerts (rules evaluated locally; pending and firing alerts appear here)";
+pub const NO_ALERTS: &str = "no active alerts (rules are evaluated locally; pending and active alerts appear here)";
 pub const NO_DATA_YET: &str = "no data yet: waiting for the first scrape";
 pub const NO_DATA: &str = "no data";
 pub const DEPLOY_NOT_BUILT: &str = "deploy engine not built yet: nothing was deployed";

@@ -7,6 +7,7 @@
 //! - `unittest`: `opsdeck rules test` (promtool's format and semantics);
 //! - `check`: `opsdeck rules check` (validation plus lints).
 
+pub mod check;
 pub mod engine;
 pub mod file;
 pub mod gofmt;
@@ -19,9 +20,9 @@ pub use file::RuleError;
 
 use std::path::PathBuf;
 
-pub fn cmd_check(_files: &[PathBuf], _strict: bool) -> i32 {
-    eprintln!("opsdeck: rules check is not built yet");
-    crate::exit::USAGE
+/// `opsdeck rules check FILE... [--strict]` (see `check`).
+pub fn cmd_check(files: &[PathBuf], strict: bool) -> i32 {
+    check::cmd_check(files, strict)
 }
 
 /// `opsdeck rules test FILE...` (see `unittest`).

@@ -1154,10 +1154,9 @@ fn sprintf(fmt: &str, args: &[Val]) -> String {
     out
 }
 
-/// Names of functions a template calls that Go would reject (`function "x" not defined`), for
-/// `rules check`'s lint. Parsing already fails on them; this gives all of them at once.
-pub fn unknown_functions(text: &str) -> Vec<String> {
-    let mut out = vec![];
+/// Every function name a template's actions mention (known or not), in order of appearance.
+pub fn used_functions(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = vec![];
     let mut rest = text;
     while let Some(i) = rest.find("{{") {
         let after = &rest[i + 2..];
@@ -1167,7 +1166,7 @@ pub fn unknown_functions(text: &str) -> Vec<String> {
                 if let Tok::Ident(id) = t {
                     let kw =
                         ["if", "else", "end", "with", "range", "true", "false", "nil", "define", "template", "block"];
-                    if !kw.contains(&id.as_str()) && !KNOWN_FUNCS.contains(&id.as_str()) && !out.contains(&id) {
+                    if !kw.contains(&id.as_str()) && !out.contains(&id) {
                         out.push(id);
                     }
                 }
@@ -1176,6 +1175,11 @@ pub fn unknown_functions(text: &str) -> Vec<String> {
         rest = &after[end..];
     }
     out
+}
+
+/// Names of functions a template calls that Go would reject (`function "x" not defined`).
+pub fn unknown_functions(text: &str) -> Vec<String> {
+    used_functions(text).into_iter().filter(|f| !KNOWN_FUNCS.contains(&f.as_str())).collect()
 }
 
 /// Parse-and-expand cache key helper: templates are parsed once per rule.

@@ -260,7 +260,8 @@ fn indent_lines(s: &str, indent: &str) -> String {
     s.split('\n').collect::<Vec<_>>().join(&format!("\n{indent}"))
 }
 
-type LabelsAnn = (Vec<(String, String)>, Vec<(String, String)>);
+/// Labels and annotations of one alert.
+pub type LabelsAnn = (Vec<(String, String)>, Vec<(String, String)>);
 
 fn alerts_string(la: &[LabelsAnn]) -> String {
     if la.is_empty() {
@@ -293,7 +294,26 @@ fn same_samples(a: &[(Labels, f64)], b: &[(Labels, f64)]) -> bool {
 }
 
 /// Run one test group; errors are promtool-formatted messages.
-fn run_group(tg: &TestGroup, eval_interval: i64, order: &[String], rule_files: &[PathBuf]) -> Vec<String> {
+/// (test group index, expr, eval_time ms, samples).
+pub type ObservedSamples = (usize, String, i64, Vec<(Labels, f64)>);
+
+/// What the engine answered for each test case: the "got" side, for tools that write
+/// expectations (and for differential tests against promtool).
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    /// (test group index, eval_time ms, alertname, firing alerts as (labels, annotations)).
+    pub alerts: Vec<(usize, i64, String, Vec<LabelsAnn>)>,
+    /// (test group index, expr, eval_time ms, samples).
+    pub samples: Vec<ObservedSamples>,
+}
+
+fn run_group(
+    tg: &TestGroup,
+    eval_interval: i64,
+    order: &[String],
+    rule_files: &[PathBuf],
+    mut obs: Option<(&mut Observed, usize)>,
+) -> Vec<String> {
     // Input series, as the LazyLoader's `load` command: a later definition of the same series
     // replaces an earlier one.
     let mut series: Vec<(Labels, Vec<(i64, f64)>)> = vec![];
@@ -417,6 +437,9 @@ fn run_group(tg: &TestGroup, eval_interval: i64, order: &[String], rule_files: &
                     .collect();
                 got.sort();
                 exp.sort();
+                if let Some((o, gi)) = obs.as_mut() {
+                    o.alerts.push((*gi, tc.eval_time_ms, tc.alertname.clone(), got.clone()));
+                }
                 if got != exp {
                     errs.push(format!(
                         "{test_prefix}    alertname: {}, time: {}, \n        exp:{}, \n        got:{}",
@@ -468,6 +491,9 @@ fn run_group(tg: &TestGroup, eval_interval: i64, order: &[String], rule_files: &
         }
         exp.sort_by(|a, b| a.0.cmp(&b.0));
         got.sort_by(|a, b| a.0.cmp(&b.0));
+        if let Some((o, gi)) = obs.as_mut() {
+            o.samples.push((*gi, tc.expr.clone(), tc.eval_time_ms, got.clone()));
+        }
         if !same_samples(&exp, &got) {
             errs.push(format!(
                 "    expr: {}, time: {time},\n        exp: {}\n        got: {}",
@@ -482,6 +508,11 @@ fn run_group(tg: &TestGroup, eval_interval: i64, order: &[String], rule_files: &
 
 /// Run one test file; `Err` holds promtool-formatted errors.
 pub fn run_test_file(path: &Path) -> Result<(), Vec<String>> {
+    run_test_file_observed(path, None)
+}
+
+/// As `run_test_file`, recording what the engine answered into `obs`.
+pub fn run_test_file_observed(path: &Path, mut obs: Option<&mut Observed>) -> Result<(), Vec<String>> {
     let src = std::fs::read_to_string(path).map_err(|e| vec![format!("open {}: {e}", path.display())])?;
     let tf = parse_test_file(&src).map_err(|e| vec![format!("{}:{e}", path.display())])?;
     let base = path.parent().unwrap_or(Path::new(""));
@@ -503,8 +534,9 @@ pub fn run_test_file(path: &Path) -> Result<(), Vec<String>> {
         order.push(g.clone());
     }
     let mut errs = vec![];
-    for tg in &tf.tests {
-        errs.extend(run_group(tg, eval_interval, &order, &rule_files));
+    for (gi, tg) in tf.tests.iter().enumerate() {
+        let o = obs.as_deref_mut().map(|o| (o, gi));
+        errs.extend(run_group(tg, eval_interval, &order, &rule_files, o));
     }
     if errs.is_empty() {
         Ok(())

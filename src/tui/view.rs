@@ -85,7 +85,7 @@ fn header(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
         }
         right.push(Span::styled(t, style));
     } else {
-        let t = if narrow { format!("✔ 0 {}", S::FIRING) } else { format!("✔ {}", S::NO_ALERTS_FIRING) };
+        let t = if narrow { "✔ quiet".to_string() } else { format!("✔ {}", S::NO_ALERTS_FIRING) };
         right.push(Span::styled(t, pal.fg(pal.ok)));
     }
     if narrow {
@@ -596,7 +596,13 @@ fn alerts(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
     let vis: Vec<_> = state.visible_alerts().collect();
     let firing = vis.iter().filter(|a| a.state == AlertState::Firing).count();
     let pending = vis.iter().filter(|a| a.state == AlertState::Pending).count();
-    let b = block(state, pal, ALERTS_ID, format!("{} · {firing} firing, {pending} pending", S::ALERTS));
+    let counts = match (firing, pending) {
+        (0, 0) => "none active".to_string(),
+        (f, 0) => format!("{f} {}", S::FIRING),
+        (0, p) => format!("{p} pending"),
+        (f, p) => format!("{f} {}, {p} pending", S::FIRING),
+    };
+    let b = block(state, pal, ALERTS_ID, format!("{} · {counts}", S::ALERTS));
     if vis.is_empty() {
         f.render_widget(Paragraph::new(Span::styled(S::NO_ALERTS, pal.dim())).wrap(Wrap { trim: true }).block(b), r);
         return;
