@@ -7,6 +7,7 @@ pub const ALL_ENVS: &str = "all";
 // for it never matches a quiet dashboard.
 pub const NO_ALERTS_FIRING: &str = "all quiet";
 pub const FIRING: &str = "firing";
+pub const QUIET_SHORT: &str = "quiet";
 
 pub const OVERVIEW: &str = "Environments";
 pub const ALERTS: &str = "Alerts";

@@ -85,7 +85,7 @@ fn header(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
         }
         right.push(Span::styled(t, style));
     } else {
-        let t = if narrow { "✔ quiet".to_string() } else { format!("✔ {}", S::NO_ALERTS_FIRING) };
+        let t = if narrow { format!("✔ {}", S::QUIET_SHORT) } else { format!("✔ {}", S::NO_ALERTS_FIRING) };
         right.push(Span::styled(t, pal.fg(pal.ok)));
     }
     if narrow {
