@@ -100,6 +100,8 @@ pub struct UiState {
     pub theme: Theme,
     /// `NO_COLOR` / `--no-color`: no colours at all (symbols and text still carry meaning).
     pub no_color: bool,
+    /// The terminal renders 24-bit colour (else RGB theme colours use the 256-colour cube).
+    pub truecolor: bool,
     pub logs: LogsUi,
     /// The open `d` dialog (version picker, then confirmation).
     pub deploy: Option<deploy_dialog::DeployDialog>,
@@ -210,6 +212,7 @@ impl State {
                 silence_picker: None,
                 theme: Theme::Dark,
                 no_color: false,
+                truecolor: true,
                 logs: LogsUi::default(),
                 deploy: None,
             },

@@ -7,6 +7,7 @@ pub const ALL_ENVS: &str = "all";
 // for it never matches a quiet dashboard.
 pub const NO_ALERTS_FIRING: &str = "all quiet";
 pub const FIRING: &str = "firing";
+pub const QUIET_SHORT: &str = "quiet";
 
 pub const OVERVIEW: &str = "Environments";
 pub const ALERTS: &str = "Alerts";
@@ -35,8 +36,6 @@ pub const LOG_DETAILS: &str = "Log record";
 pub fn correlated(id: &str) -> String {
     format!("request_id {id} across environments")
 }
-pub const LOGS_NOT_WIRED: &str = "logs are not wired into the dashboard yet (the log pipeline is built separately; \
-`opsdeck logs --env ENV` reads them headless)";
 pub const HELP_FOOTER: &str = "Esc or ? closes this help";
 pub const FOOTER_HINT: &str = "? help  q quit  Tab env  +/- window  Enter zoom";
 pub const SEARCH_PROMPT: &str = "search (regex): ";

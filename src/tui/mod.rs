@@ -106,17 +106,24 @@ pub async fn run_dashboard(
     opts: TuiOptions,
 ) -> anyhow::Result<i32> {
     state.ui.no_color = opts.no_color;
+    state.ui.truecolor = theme::truecolor_from_env();
     let (_guard, mut term) = setup(opts.mouse)?;
     let mut input = EventStream::new();
     let mut tick = tokio::time::interval(opts.tick);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut engine_open = true;
     let mut dirty = true;
+    // Engine data is drawn at most every `DATA_FRAME`: sources report many times a second and
+    // nobody reads faster; keys and resizes are drawn at once.
+    let mut last_draw = tokio::time::Instant::now();
+    let mut deferred = false;
     loop {
         if dirty {
             state.now = now_ms();
             term.draw(|f| view(&state, f))?;
+            last_draw = tokio::time::Instant::now();
             dirty = false;
+            deferred = false;
         }
         if std::mem::take(&mut state.bell) && opts.bell {
             // BEL between frames: the terminal beeps or flashes, as the user configured it.
@@ -153,20 +160,26 @@ pub async fn run_dashboard(
             },
             ev = events.recv(), if engine_open => match ev {
                 Some(e) => {
+                    state.now = now_ms();
                     state.apply(e);
                     // Fold everything already queued before drawing once (kdash's lag came from
                     // drawing per event).
                     while let Ok(e) = events.try_recv() {
                         state.apply(e);
                     }
-                    dirty = true;
+                    deferred = true;
                 }
                 None => engine_open = false,
             },
-            _ = tick.tick() => dirty = true,
+            _ = tokio::time::sleep_until(last_draw + DATA_FRAME), if deferred => dirty = true,
+            // The clock and "3s ago" labels move once a second, unless a frame was just drawn.
+            _ = tick.tick() => dirty |= last_draw.elapsed() >= opts.tick.mul_f32(0.9),
         }
     }
 }
+
+/// The shortest gap between two frames drawn for engine data.
+const DATA_FRAME: Duration = Duration::from_millis(250);
 
 /// Click focuses (and selects an alert row); the wheel scrolls like j/k. Returns whether anything changed.
 fn mouse(state: &mut State, m: crossterm::event::MouseEvent, area: Rect) -> bool {

@@ -8,6 +8,9 @@ use ratatui::style::{Color, Modifier, Style};
 #[derive(Debug, Clone, Copy)]
 pub struct Palette {
     color: bool,
+    /// The terminal renders 24-bit colours; otherwise RGB is mapped to the 256-colour cube, which
+    /// every terminal (and tmux without `Tc`) shows correctly (k9s#3722).
+    truecolor: bool,
     pub fg: Color,
     pub dim: Color,
     pub accent: Color,
@@ -21,9 +24,14 @@ pub struct Palette {
 
 impl Palette {
     pub fn new(theme: Theme, no_color: bool) -> Palette {
+        Palette::with_depth(theme, no_color, true)
+    }
+
+    pub fn with_depth(theme: Theme, no_color: bool, truecolor: bool) -> Palette {
         let p = match theme {
             Theme::Dark => Palette {
                 color: true,
+                truecolor: true,
                 fg: Color::Rgb(220, 220, 220),
                 dim: Color::Rgb(130, 130, 140),
                 accent: Color::Rgb(110, 170, 255),
@@ -43,6 +51,7 @@ impl Palette {
             },
             Theme::Light => Palette {
                 color: true,
+                truecolor: true,
                 fg: Color::Rgb(30, 30, 30),
                 dim: Color::Rgb(110, 110, 110),
                 accent: Color::Rgb(20, 90, 200),
@@ -62,6 +71,7 @@ impl Palette {
             },
             Theme::Basic => Palette {
                 color: true,
+                truecolor: true,
                 fg: Color::Reset,
                 dim: Color::DarkGray,
                 accent: Color::Blue,
@@ -73,15 +83,15 @@ impl Palette {
                 marker: Color::White,
             },
         };
-        Palette { color: !no_color, ..p }
+        Palette { color: !no_color, truecolor, ..p }
     }
 
     /// A foreground colour, or nothing at all without colours.
     pub fn fg(&self, c: Color) -> Style {
-        if self.color {
-            Style::new().fg(c)
-        } else {
-            Style::new()
+        match (self.color, self.truecolor, c) {
+            (false, _, _) => Style::new(),
+            (true, false, Color::Rgb(r, g, b)) => Style::new().fg(Color::Indexed(to_256(r, g, b))),
+            (true, _, c) => Style::new().fg(c),
         }
     }
 
@@ -148,5 +158,32 @@ pub fn alert_symbol(s: AlertState) -> &'static str {
         AlertState::Firing => "●",
         AlertState::Pending => "◐",
         AlertState::Resolved => "✔",
+    }
+}
+
+/// The nearest colour of xterm's 6x6x6 cube.
+fn to_256(r: u8, g: u8, b: u8) -> u8 {
+    let q = |v: u8| ((v as u16 * 5 + 127) / 255) as u8;
+    16 + 36 * q(r) + 6 * q(g) + q(b)
+}
+
+/// Whether the terminal says it renders 24-bit colour (`COLORTERM=truecolor` or `24bit`).
+pub fn truecolor_from_env() -> bool {
+    std::env::var("COLORTERM").is_ok_and(|v| v.contains("truecolor") || v.contains("24bit"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rgb_falls_back_to_the_256_cube() {
+        assert_eq!(to_256(0, 0, 0), 16);
+        assert_eq!(to_256(255, 255, 255), 231);
+        assert_eq!(to_256(240, 80, 80), 16 + 36 * 5 + 6 * 2 + 2);
+        let p = Palette::with_depth(Theme::Dark, false, false);
+        assert!(matches!(p.fg(p.bad).fg, Some(Color::Indexed(_))));
+        let p = Palette::with_depth(Theme::Dark, true, false);
+        assert_eq!(p.fg(p.bad).fg, None);
     }
 }

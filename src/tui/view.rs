@@ -21,7 +21,7 @@ use ratatui::Frame;
 
 pub fn view(state: &State, f: &mut Frame) {
     let area = f.area();
-    let pal = Palette::new(state.ui.theme, state.ui.no_color);
+    let pal = Palette::with_depth(state.ui.theme, state.ui.no_color, state.ui.truecolor);
     let place = layout::place(state, area);
     header(state, &pal, f, place.header);
     for (id, r) in &place.panels {
@@ -88,7 +88,7 @@ fn header(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
         }
         right.push(Span::styled(t, style));
     } else {
-        let t = if narrow { "✔ quiet".to_string() } else { format!("✔ {}", S::NO_ALERTS_FIRING) };
+        let t = if narrow { format!("✔ {}", S::QUIET_SHORT) } else { format!("✔ {}", S::NO_ALERTS_FIRING) };
         right.push(Span::styled(t, pal.fg(pal.ok)));
     }
     if narrow {
