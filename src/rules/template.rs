@@ -1150,7 +1150,8 @@ fn sprintf(fmt: &str, args: &[Val]) -> String {
         } else {
             body
         };
-        let w: usize = width.parse().unwrap_or(0);
+        // A width is capped: a template must not be able to allocate gigabytes.
+        let w: usize = width.parse::<usize>().unwrap_or(0).min(4096);
         let n = body.chars().count();
         if n < w {
             let pad = w - n;

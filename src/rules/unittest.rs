@@ -323,8 +323,11 @@ fn run_group(
             Ok(x) => x,
             Err(e) => return vec![format!("error in input_series {desc:?}: {e}")],
         };
-        let samples: Vec<(i64, f64)> =
-            vals.iter().enumerate().filter_map(|(i, v)| v.map(|v| (i as i64 * tg.interval_ms, v))).collect();
+        let samples: Vec<(i64, f64)> = vals
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.map(|v| ((i as i64).saturating_mul(tg.interval_ms), v)))
+            .collect();
         if let Some(s) = series.iter_mut().find(|s| s.0 == labels) {
             s.1 = samples;
         } else {
