@@ -415,6 +415,46 @@ mod tests {
     }
 
     #[test]
+    fn hostile_files_never_panic() {
+        let lines = [
+            "groups:",
+            "  - name: g",
+            "    rules:",
+            "      - alert: A",
+            "      - record: r",
+            "        expr: up",
+            "        expr: 'x +'",
+            "        expr: |",
+            "          sum(",
+            "        for: 5m",
+            "        for: [1]",
+            "        labels: {a: '{{'}",
+            "  - {}",
+            "- x",
+            ":",
+            "&a b",
+            "*a",
+            "groups: 5",
+            "    limit: -1",
+            "    interval: 0",
+            "\t",
+            "        annotations: {'': x}",
+            "        expr: \"é(\"",
+        ];
+        let mut seed = 3u64;
+        for _ in 0..3000 {
+            let mut t = String::new();
+            for _ in 0..(seed % 12) {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                t.push_str(lines[(seed >> 33) as usize % lines.len()]);
+                t.push('\n');
+            }
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+            let _ = parse(&t);
+        }
+    }
+
+    #[test]
     fn rulefmt_validation() {
         let e =
             parse("groups:\n  - name: g\n    rules:\n      - record: 'bad name'\n        expr: x\n        for: 5m\n")

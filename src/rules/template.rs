@@ -1278,6 +1278,63 @@ mod tests {
     }
 
     #[test]
+    fn hostile_input_never_panics() {
+        let pieces = [
+            "{{",
+            "}}",
+            "{{-",
+            "-}}",
+            " ",
+            "(",
+            ")",
+            "|",
+            ".",
+            "$",
+            "$x",
+            ":=",
+            "\"",
+            "'",
+            "`",
+            "\\u12",
+            "1e",
+            "-",
+            "if",
+            "else",
+            "end",
+            "range",
+            "with",
+            "printf",
+            "\"%\"",
+            "\"%9999999999d\"",
+            "index",
+            "humanize",
+            "$value",
+            "$labels.a",
+            ".Labels",
+            "nil",
+            "true",
+            "0x",
+            "/*",
+            "*/",
+            "é",
+            "\n",
+            ",",
+        ];
+        let mut seed = 7u64;
+        for _ in 0..20_000 {
+            let mut t = String::new();
+            for _ in 0..(seed % 9) {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                t.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
+            }
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+            if let Ok(tpl) = Template::parse("n", &t) {
+                let _ = tpl.expand(&data(f64::NAN));
+            }
+        }
+    }
+
+    #[test]
     fn errors() {
         let e = Template::parse("__alert_T", "{{ foo $value }}").unwrap_err();
         assert_eq!(e.0, "template: __alert_T:1: function \"foo\" not defined");
