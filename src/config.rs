@@ -428,6 +428,17 @@ impl Config {
                 }
             }
         }
+        for p in &self.panels {
+            if let Err(e) = crate::promql::parse(&p.expr) {
+                // Point into the file: where the expression's text starts, plus the parser's offset.
+                let start = text.find(p.expr.as_str()).unwrap_or(0);
+                let (line, col) = line_col(text, start + e.offset.min(p.expr.len()));
+                return Err(self.invalid_at(
+                    (line, col),
+                    format!("panel {:?}: bad PromQL expression: {}", p.title, e.message),
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -524,6 +535,15 @@ mod tests {
         let cfg = Config::parse(text, Path::new("config.example.toml")).unwrap();
         assert_eq!(cfg.environments.len(), 3);
         assert!(cfg.environment("production").unwrap().protected);
+    }
+
+    #[test]
+    fn bad_panel_expression_is_a_config_error_with_its_position() {
+        let (line, col, msg) =
+            err("[general]\nhistory = \"1h\"\n\n[[panel]]\ntitle = \"t\"\nexpr = \"sum(rate(x[5m])\"\n");
+        assert_eq!(line, 6);
+        assert!(col > 8, "column {col} points into the expression");
+        assert!(msg.contains("panel \"t\"") && msg.contains("PromQL"), "{msg}");
     }
 
     #[test]

@@ -74,6 +74,13 @@ struct Engine {
     rules: Option<RuleEngine<PromqlEvaluator>>,
     acks: Acks,
     state_dir: PathBuf,
+    notifier: Option<crate::notify::Notifier>,
+    bell: crate::notify::bell::BellTracker,
+    ring_bell: bool,
+    alertmanagers: Vec<String>,
+    client: reqwest::Client,
+    /// `[prometheus]`: panels query this server instead of the local store.
+    remote: Option<crate::prom_api::Client>,
 }
 
 async fn run(cfg: Config, state_dir: PathBuf, events: mpsc::Sender<Event>, mut commands: mpsc::Receiver<Command>) {
@@ -91,7 +98,47 @@ async fn run(cfg: Config, state_dir: PathBuf, events: mpsc::Sender<Event>, mut c
         rules: None,
         acks: Acks::load(&state_dir),
         state_dir: state_dir.clone(),
+        notifier: None,
+        bell: Default::default(),
+        ring_bell: cfg.alerting.bell,
+        alertmanagers: cfg.alerting.alertmanager.clone(),
+        client: client.clone(),
+        remote: None,
     };
+    if let Some(src) = &cfg.prometheus {
+        match crate::prom_api::Client::from_config(src) {
+            Ok(c) => {
+                let _ = events.try_send(Event::Notice(format!("panels query {}", c.base_url())));
+                eng.remote = Some(c);
+            }
+            Err(e) => {
+                let _ =
+                    events.try_send(Event::Notice(crate::sanitize::line(&format!("[prometheus]: {e}")).into_owned()));
+            }
+        }
+    }
+    // A remote server has its own scrape schedule: ask it again at the fastest local cadence.
+    let remote_every = cfg
+        .environments
+        .iter()
+        .flat_map(|e| e.scrape.iter().map(|s| s.interval))
+        .min()
+        .unwrap_or(Duration::from_secs(15))
+        .max(Duration::from_secs(2));
+    let mut remote_timer = tokio::time::interval(remote_every);
+    remote_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut remote_busy: Option<tokio::task::JoinHandle<()>> = None;
+    if !cfg.alerting.alertmanager.is_empty() || !cfg.alerting.webhook.is_empty() {
+        eng.notifier = Some(crate::notify::Notifier::spawn(crate::notify::NotifierConfig {
+            alertmanagers: cfg.alerting.alertmanager.clone(),
+            webhooks: cfg.alerting.webhook.clone(),
+            decoration: crate::notify::Decoration {
+                external_labels: cfg.alerting.external_labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                external_url: String::new(),
+            },
+            ..Default::default()
+        }));
+    }
     match load_rules(&cfg) {
         Ok(Some(mut r)) => {
             match r.restore_state(&eng.alert_state_path()) {
@@ -183,8 +230,10 @@ async fn run(cfg: Config, state_dir: PathBuf, events: mpsc::Sender<Event>, mut c
                     eng.send_alerts();
                 }
                 Some(Command::Silence { key, duration }) => {
-                    eng.acks.silence(&key, now_ms() + duration.as_millis() as i64);
+                    let until = now_ms() + duration.as_millis() as i64;
+                    eng.acks.silence(&key, until);
                     eng.acks.save(&eng.state_dir);
+                    eng.silence_in_alertmanager(&key, until);
                     eng.send_alerts();
                 }
                 Some(Command::Quit) | None => {
@@ -199,14 +248,52 @@ async fn run(cfg: Config, state_dir: PathBuf, events: mpsc::Sender<Event>, mut c
                 dirty = false;
                 let now = now_ms();
                 eng.storage.trim(now);
-                let panels = eng.evaluate_panels(now);
-                if events.send(Event::Panels(panels)).await.is_err() {
-                    return;
+                if eng.remote.is_none() {
+                    let panels = eng.evaluate_panels(now);
+                    if events.send(Event::Panels(panels)).await.is_err() {
+                        return;
+                    }
                 }
                 let _ = events.try_send(Event::Stats(eng.stats()));
             }
+            _ = remote_timer.tick(), if eng.remote.is_some() => {
+                // One query round at a time: a slow server skips rounds instead of piling them up.
+                if remote_busy.as_ref().is_none_or(|h| h.is_finished()) {
+                    let (client, defs) = (eng.remote.clone().expect("checked"), eng.defs.clone());
+                    let window = Window::ending_at(now_ms(), eng.window.as_millis() as i64, PANEL_POINTS);
+                    let events = events.clone();
+                    remote_busy = Some(tokio::spawn(async move {
+                        let panels = remote_panels(&client, &defs, window).await;
+                        let _ = events.send(Event::Panels(panels)).await;
+                    }));
+                }
+            }
         }
     }
+}
+
+/// Panels evaluated by a remote Prometheus-compatible server: every query of a round is sent
+/// concurrently, then the same `panels::evaluate` folds the answers as for the local store.
+pub async fn remote_panels(
+    client: &crate::prom_api::Client,
+    defs: &[PanelDef],
+    w: Window,
+) -> Vec<crate::app::model::PanelData> {
+    let exprs: Vec<&str> = defs.iter().flat_map(|d| d.queries.iter().map(|q| q.expr.as_str())).collect();
+    let step = Duration::from_millis(w.step as u64);
+    let answers = futures::future::join_all(exprs.iter().map(|e| client.query_range(e, w.start, w.end, step))).await;
+    let mut by_expr: std::collections::HashMap<&str, Result<panels::RangeResult, String>> = Default::default();
+    for (e, a) in exprs.iter().zip(answers) {
+        let r = match a {
+            Ok(promql::Value::Matrix(m)) => {
+                Ok(m.into_iter().map(|s| (s.labels, s.samples.into_iter().map(|x| (x.t, x.v)).collect())).collect())
+            }
+            Ok(_) => Err("the server answered a range query with a non-matrix".to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        by_expr.insert(e, r);
+    }
+    panels::evaluate(defs, w, |expr, _| by_expr.get(expr).cloned().unwrap_or_else(|| Err("not queried".into())))
 }
 
 /// The configured rule files, loaded and compiled; `None` when there are none.
@@ -236,9 +323,41 @@ impl Engine {
         for e in rules.take_errors() {
             tracing::warn!("rule {} of group {}: {}", e.rule, e.group, e.err);
         }
-        let _notifications = rules.take_notifications();
+        let notifications = rules.take_notifications();
+        if let Some(n) = &self.notifier {
+            n.send(&notifications);
+        }
+        let new_critical = self.bell.new_critical(&rules.snapshot());
+        if self.ring_bell && !new_critical.is_empty() {
+            let _ = self.events.try_send(Event::Bell(new_critical));
+        }
         self.save_alert_state();
         self.send_alerts();
+    }
+
+    /// A keyboard silence also becomes an Alertmanager silence on every configured Alertmanager,
+    /// matching the alert's labels exactly; the outcome is reported as a notice.
+    fn silence_in_alertmanager(&self, key: &str, until: Millis) {
+        let Some(rules) = &self.rules else { return };
+        let Some(alert) = rules.snapshot().into_iter().find(|a| a.key() == key) else { return };
+        let user = std::env::var("SUDO_USER").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "opsdeck".into());
+        let req = crate::notify::SilenceRequest {
+            matchers: alert.labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            starts_at_ms: now_ms(),
+            ends_at_ms: until,
+            created_by: user,
+            comment: format!("silenced from opsdeck: {}", alert.rule),
+        };
+        for am in &self.alertmanagers {
+            let (client, am, req, events) = (self.client.clone(), am.clone(), req.clone(), self.events.clone());
+            tokio::spawn(async move {
+                let msg = match crate::notify::create_silence(&client, &am, &req).await {
+                    Ok(id) => format!("Alertmanager {am}: silence {id} created"),
+                    Err(e) => format!("Alertmanager {am}: silence not created: {e}"),
+                };
+                let _ = events.send(Event::Notice(crate::sanitize::line(&msg).into_owned())).await;
+            });
+        }
     }
 
     fn save_alert_state(&self) {

@@ -47,7 +47,7 @@ pub fn builtin(rate_window: &str) -> Vec<PanelDef> {
             unit: Unit::Percent,
             kind: PanelKind::Line,
             queries: vec![q(errors, "{env}")],
-            threshold: Some(("HighErrorRate 5%".into(), 5.0)),
+            threshold: Some(("HighErrorRate".into(), 5.0)),
         },
         PanelDef {
             id: "latency".into(),
@@ -59,7 +59,7 @@ pub fn builtin(rate_window: &str) -> Vec<PanelDef> {
                 q(quantile("0.95"), "{env} p95"),
                 q(quantile("0.99"), "{env} p99"),
             ],
-            threshold: Some(("SlowResponseTime p95 2s".into(), 2.0)),
+            threshold: Some(("SlowResponseTime (p95)".into(), 2.0)),
         },
         PanelDef {
             id: "scrapers".into(),

@@ -51,11 +51,20 @@ pub fn multiline(s: &str) -> Cow<'_, str> {
 }
 
 fn clean(s: &str, keep_newlines: bool) -> Cow<'_, str> {
-    // Fast path: printable ASCII needs no work.
-    let first_bad = s.char_indices().find(|&(_, c)| {
-        let b = c as u32;
-        !(0x20..0x7f).contains(&b) && (b < 0x80 || is_dangerous(c)) && !(keep_newlines && c == '\n')
-    });
+    // Fast path: printable ASCII needs no work, and is checked byte by byte (the common case of a
+    // log line); characters are decoded only from the first non-ASCII byte on.
+    let bytes = s.as_bytes();
+    let ascii_end = bytes.iter().position(|&b| !(0x20..0x7f).contains(&b));
+    let first_bad = match ascii_end {
+        None => None,
+        Some(i) => s[i..]
+            .char_indices()
+            .find(|&(_, c)| {
+                let b = c as u32;
+                !(0x20..0x7f).contains(&b) && (b < 0x80 || is_dangerous(c)) && !(keep_newlines && c == '\n')
+            })
+            .map(|(j, c)| (i + j, c)),
+    };
     let Some((start, _)) = first_bad else {
         return Cow::Borrowed(s);
     };
@@ -75,7 +84,16 @@ fn clean(s: &str, keep_newlines: bool) -> Cow<'_, str> {
 
 /// Bytes that may not be UTF-8: decoded lossily (U+FFFD for bad sequences), then made safe.
 pub fn bytes(b: &[u8]) -> String {
-    line(&String::from_utf8_lossy(b)).into_owned()
+    line(&lossy(b)).into_owned()
+}
+
+/// Bytes as text, invalid UTF-8 sequences replaced by U+FFFD (borrowed when already valid; faster
+/// than `String::from_utf8_lossy` on valid input).
+pub fn lossy(b: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
+    }
 }
 
 #[cfg(test)]

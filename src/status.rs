@@ -162,14 +162,16 @@ pub fn table(r: &Report) -> String {
             }
             detail.push_str(&format!("{} {} ({})", a.state, a.name, a.severity));
         }
-        out.push_str(&format!(
-            "{:<name_w$}  {:<6}  {:>9}  {:<ver_w$}  {}\n",
+        let row = format!(
+            "{:<name_w$}  {:<6}  {:>9}  {:<ver_w$}  {}",
             e.name,
             mark,
             latency,
             e.version.as_deref().unwrap_or("-"),
             detail
-        ));
+        );
+        out.push_str(row.trim_end());
+        out.push('\n');
     }
     out
 }

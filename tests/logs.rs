@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use opsdeck::config::LogSource;
 use opsdeck::logs::{correlate, spawn_source, Level, LogBatch, LogBuffer, LogRecord, SourceOptions, Start, Stream};
 use tokio::sync::mpsc;
@@ -198,7 +199,26 @@ async fn log_server(lines: Arc<std::sync::Mutex<Vec<String>>>, hits: Arc<AtomicU
         let body: String = lines[from..].iter().map(|l| format!("{l}\n")).collect();
         ([("x-next-cursor", lines.len().to_string())], body).into_response()
     }
-    let app = axum::Router::new().route("/logs", axum::routing::get(logs)).with_state((lines, hits));
+    // The same lines without a cursor: every poll returns everything.
+    async fn all(State((lines, hits)): State<St>) -> String {
+        hits.fetch_add(1, Ordering::SeqCst);
+        lines.lock().unwrap().iter().map(|l| format!("{l}\n")).collect()
+    }
+    // A body that streams: one line now, the next only once the test has seen the first.
+    async fn stream() -> axum::body::Body {
+        let parts = futures::stream::iter(0..2).then(|i| async move {
+            if i == 1 {
+                STREAM_GO.notified().await;
+            }
+            Ok::<_, std::io::Error>(format!("{{\"level\":\"INFO\",\"message\":\"s{i}\"}}\n"))
+        });
+        axum::body::Body::from_stream(parts)
+    }
+    let app = axum::Router::new()
+        .route("/logs", axum::routing::get(logs))
+        .route("/all", axum::routing::get(all))
+        .route("/stream", axum::routing::get(stream))
+        .with_state((lines, hits));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -228,6 +248,33 @@ async fn http_source_uses_the_cursor_and_repeats_nothing() {
     c.until("more polls", |_, _| hits.load(Ordering::SeqCst) >= seen + 3).await;
     lines.lock().unwrap().push(r#"{"level":"INFO","message":"h4"}"#.into());
     c.until_messages(&["h1", "h2", "h3", "h4"]).await;
+}
+
+#[tokio::test]
+async fn http_source_without_cursor_skips_the_replayed_lines() {
+    let lines = Arc::new(std::sync::Mutex::new(vec!["same".to_string(), "x1".into(), "same".into(), "x2".into()]));
+    let hits = Arc::new(AtomicUsize::new(0));
+    let url = log_server(lines.clone(), hits.clone()).await.replace("/logs", "/all");
+    let src = LogSource::Http { url, interval: Duration::from_millis(30), bearer_token_env: None };
+    let mut c = start("prod", src, opts());
+    c.until_messages(&["same", "x1", "same", "x2"]).await;
+    lines.lock().unwrap().extend(["same".to_string(), "x3".into()]);
+    c.until_messages(&["same", "x1", "same", "x2", "same", "x3"]).await;
+    let seen = hits.load(Ordering::SeqCst);
+    c.until("more polls", |_, _| hits.load(Ordering::SeqCst) >= seen + 3).await;
+    assert_eq!(c.records.len(), 6, "{:?}", c.messages());
+}
+
+static STREAM_GO: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+#[tokio::test]
+async fn http_source_reads_a_streaming_body_as_it_comes() {
+    let url = log_server(Arc::default(), Arc::default()).await.replace("/logs", "/stream");
+    let src = LogSource::Http { url, interval: Duration::from_secs(60), bearer_token_env: None };
+    let mut c = start("prod", src, opts());
+    c.until_messages(&["s0"]).await;
+    STREAM_GO.notify_one();
+    c.until_messages(&["s0", "s1"]).await;
 }
 
 #[tokio::test]

@@ -65,7 +65,7 @@ fn staging_selected_error_rate_zoomed_120x40() {
     press(&mut s, KeyCode::Char('l')); // error rate
     press(&mut s, KeyCode::Enter);
     let out = screen(&s, 120, 40);
-    assert!(out.contains("above HighErrorRate 5%"), "threshold crossing must be stated in words");
+    assert!(out.contains("⚠ over 5%"), "threshold crossing must be stated in words");
     insta::assert_snapshot!(out);
 }
 
@@ -135,4 +135,73 @@ fn tiny_and_odd_sizes_do_not_panic() {
     z.ui.help = true;
     z.ui.details = true;
     render(&z, 30, 8);
+}
+
+fn type_str(s: &mut State, text: &str) {
+    for c in text.chars() {
+        press(s, KeyCode::Char(c));
+    }
+}
+
+#[test]
+fn logs_full_screen_staging_with_search_120x40() {
+    let mut s = fixture::full();
+    press(&mut s, KeyCode::Char('2'));
+    press(&mut s, KeyCode::Char('L'));
+    press(&mut s, KeyCode::Char('/'));
+    type_str(&mut s, "500");
+    press(&mut s, KeyCode::Enter);
+    let out = screen(&s, 120, 40);
+    assert!(out.contains("GET /api/orders 500") && out.contains("ERROR"));
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn logs_all_environments_merged_160x45() {
+    let mut s = fixture::full();
+    press(&mut s, KeyCode::Char('L'));
+    let out = screen(&s, 160, 45);
+    // Both environments, in time order, each line naming its environment.
+    let prod = out.find("reddit rate limited").expect("production line");
+    let stag = out.find("now running 1.5.0-bad").expect("staging line");
+    assert!(stag < prod, "merged by time:\n{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn log_record_details_show_the_exception_80x24() {
+    let mut s = fixture::full();
+    press(&mut s, KeyCode::Char('2'));
+    press(&mut s, KeyCode::Char('L'));
+    press(&mut s, KeyCode::Char('k'));
+    press(&mut s, KeyCode::Char('k'));
+    press(&mut s, KeyCode::Enter);
+    let out = screen(&s, 80, 24);
+    assert!(out.contains("KeyError: 'price'"), "{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn request_id_correlation_across_environments_120x40() {
+    let mut s = fixture::full();
+    press(&mut s, KeyCode::Char('2'));
+    press(&mut s, KeyCode::Char('L'));
+    press(&mut s, KeyCode::Char('k'));
+    press(&mut s, KeyCode::Char('k')); // the 500 with req-9c1e
+    press(&mut s, KeyCode::Char('c'));
+    let out = screen(&s, 120, 40);
+    assert!(out.contains("req-9c1e across environments"));
+    assert!(out.contains("POST /api/scrape 202") && out.contains("reddit fetch failed"), "{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn nothing_raw_reaches_the_screen() {
+    let mut s = fixture::full();
+    press(&mut s, KeyCode::Char('L'));
+    let t = render(&s, 160, 45);
+    for c in t.backend().buffer().content() {
+        assert!(!c.symbol().chars().any(|ch| ch.is_control()), "control character in cell {:?}", c.symbol());
+    }
+    assert!(t.backend().to_string().contains("\\x1b[2J"), "the escape is shown as visible text");
 }

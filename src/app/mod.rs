@@ -9,9 +9,11 @@ pub mod strings;
 
 pub use model::*;
 
-use crate::config::{Config, Theme};
+use crate::config::{Config, LogSettings, Theme};
+use crate::logs::{Level, LogBuffer, LogStore, LogView};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 use keymap::Action;
+use std::collections::BTreeMap;
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -40,69 +42,37 @@ pub const WINDOWS: [Duration; 4] =
 pub const SILENCES: [Duration; 4] =
     [Duration::from_secs(900), Duration::from_secs(3600), Duration::from_secs(4 * 3600), Duration::from_secs(86400)];
 
-/// Built-in panels (issue 4), in reading order: id, title, unit, kind.
-pub const BUILTIN_PANELS: [(&str, &str, Unit, PanelKind); 4] = [
-    ("errors", "Error rate (5xx)", Unit::Percent, PanelKind::Line),
-    ("latency", "Latency p50 / p95 / p99", Unit::S, PanelKind::Line),
-    ("scrapers", "Scrapers", Unit::Plain, PanelKind::Line),
-    ("business", "Business: AI requests, USD/h", Unit::Usd, PanelKind::Line),
-];
-
 pub const OVERVIEW_ID: &str = "overview";
 pub const ALERTS_ID: &str = "alerts";
 pub const LOGS_ID: &str = "logs";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LevelFilter {
-    #[default]
-    All,
-    WarnPlus,
-    Error,
+/// An overlay of the logs panel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogOverlay {
+    /// One record opened: (environment, sequence number in its buffer).
+    Details(String, u64),
+    /// Every line with this request id, across environments.
+    Correlate(String),
 }
 
-impl LevelFilter {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LevelFilter::All => "all",
-            LevelFilter::WarnPlus => "warn+",
-            LevelFilter::Error => "error",
-        }
-    }
-    fn next(self) -> Self {
-        match self {
-            LevelFilter::All => LevelFilter::WarnPlus,
-            LevelFilter::WarnPlus => LevelFilter::Error,
-            LevelFilter::Error => LevelFilter::All,
-        }
-    }
-}
-
-/// The logs view's own state (what to show; the records themselves come from `crate::logs`).
-#[derive(Debug, Clone)]
+/// The logs view's settings, shared by every environment's `LogView` (the records and each
+/// environment's selection live in `State::logs` / `State::log_views`).
+#[derive(Debug, Clone, Default)]
 pub struct LogsUi {
-    pub follow: bool,
-    pub level: LevelFilter,
-    /// The search as typed; `regex` is its compiled form once accepted with Enter.
+    /// Least severity shown (`None` = all).
+    pub level: Option<Level>,
+    /// The search as typed; applied to the views with Enter.
     pub query: String,
     pub editing: bool,
-    pub regex: Option<regex::Regex>,
-    /// Which match `n`/`N` is on (index among matches, not lines).
-    pub match_no: usize,
-    /// Lines scrolled up from the newest (0 = bottom) while paused.
-    pub scroll: usize,
+    pub overlay: Option<LogOverlay>,
 }
 
-impl Default for LogsUi {
-    fn default() -> Self {
-        LogsUi {
-            follow: true,
-            level: LevelFilter::All,
-            query: String::new(),
-            editing: false,
-            regex: None,
-            match_no: 0,
-            scroll: 0,
-        }
+pub fn level_label(l: Option<Level>) -> &'static str {
+    match l {
+        None => "all",
+        Some(Level::Warning) => "warn+",
+        Some(Level::Error) => "error+",
+        Some(l) => l.as_str(),
     }
 }
 
@@ -145,7 +115,15 @@ pub struct State {
     pub utc_offset_secs: i32,
     /// Samples kept in memory: the longest window on offer.
     pub history: Duration,
+    /// Every environment's log ring buffer.
+    pub logs: LogStore,
+    /// Per environment: the filtered list, selection and follow state over its buffer.
+    pub log_views: BTreeMap<String, LogView>,
+    /// `[log] trace_url`, for trace links in a record's details.
+    pub trace_url: Option<String>,
     pub ui: UiState,
+    /// A critical alert started firing: the terminal loop rings the bell once after drawing.
+    pub bell_pending: bool,
 }
 
 const MAX_NOTICES: usize = 50;
@@ -177,15 +155,16 @@ impl State {
     /// An empty state: environments known by name, nothing checked yet.
     pub fn new(envs: Vec<EnvInfo>, history: Duration) -> State {
         let health = envs.iter().map(|_| EnvHealth::default()).collect();
-        let panels = BUILTIN_PANELS
-            .iter()
-            .map(|(id, title, unit, kind)| PanelData {
-                id: id.to_string(),
-                title: title.to_string(),
-                unit: *unit,
-                kind: *kind,
+        // Placeholders for the built-in panels until the engine's first evaluation arrives.
+        let panels = crate::panels::builtin("1m")
+            .into_iter()
+            .map(|d| PanelData {
+                id: d.id,
+                title: d.title,
+                unit: d.unit,
+                kind: d.kind,
                 series: Vec::new(),
-                threshold: None,
+                threshold: d.threshold,
                 note: Some(strings::NO_DATA_YET.to_string()),
             })
             .collect();
@@ -202,6 +181,10 @@ impl State {
             now: 0,
             utc_offset_secs: 0,
             history,
+            logs: LogStore::new(&LogSettings::default()),
+            log_views: BTreeMap::new(),
+            trace_url: None,
+            bell_pending: false,
             ui: UiState {
                 env: None,
                 focus: OVERVIEW_ID.to_string(),
@@ -234,6 +217,8 @@ impl State {
             });
         }
         s.ui.theme = cfg.ui.theme;
+        s.logs = LogStore::new(&cfg.log_settings);
+        s.trace_url = cfg.log_settings.trace_url.clone();
         s
     }
 
@@ -271,9 +256,52 @@ impl State {
             Event::Markers(m) => self.markers = m,
             Event::Notice(s) => self.notice(s),
             Event::Stats(s) => self.stats = s,
-            // TODO(tui): fold into a `logs::LogStore` in State for the logs panel.
-            Event::Logs(_) => {}
+            Event::Bell(keys) => {
+                self.bell_pending = true;
+                self.notice(format!("critical alert firing: {}", keys.join(", ")));
+            }
+            Event::Logs(batch) => {
+                let env = batch.env.to_string();
+                self.logs.apply(batch, self.now);
+                let (level, query) = (self.ui.logs.level, self.ui.logs.query.clone());
+                let view = self.log_views.entry(env.clone()).or_insert_with(|| {
+                    let mut v = LogView::new();
+                    v.set_min_level(level);
+                    // The query compiled once already when it was entered.
+                    let _ = v.set_search(&query);
+                    v
+                });
+                if let Some(buf) = self.logs.get(&env) {
+                    view.refresh(buf);
+                }
+            }
         }
+    }
+
+    /// The selected environment's log view and buffer, when one environment is chosen.
+    fn log_view(&mut self) -> Option<(&mut LogView, &LogBuffer)> {
+        let env = self.ui.env.and_then(|i| self.envs.get(i))?.name.clone();
+        let buf = self.logs.get(&env)?;
+        let view = self.log_views.get_mut(&env)?;
+        Some((view, buf))
+    }
+
+    /// Re-filter every environment's view after a setting changed.
+    fn refresh_logs(&mut self) {
+        for (env, v) in self.log_views.iter_mut() {
+            if let Some(b) = self.logs.get(env) {
+                v.refresh(b);
+            }
+        }
+    }
+
+    /// `n`, `N`, `e`, `c` and Enter on records need one environment: say so instead of doing nothing.
+    fn need_one_env(&mut self) -> bool {
+        if self.ui.env.is_none() {
+            self.notice(strings::PICK_ENV_FOR_LOGS.to_string());
+            return false;
+        }
+        true
     }
 
     fn notice(&mut self, s: String) {
@@ -385,10 +413,10 @@ impl State {
                         self.ui.alert_sel.saturating_sub(1)
                     };
                 } else if self.ui.focus == LOGS_ID {
-                    let l = &mut self.ui.logs;
-                    // Scrolling up pauses following, as `less +F` does; back at the bottom resumes.
-                    l.scroll = if down { l.scroll.saturating_sub(1) } else { l.scroll + 1 };
-                    l.follow = l.scroll == 0;
+                    if let Some((v, _)) = self.log_view() {
+                        // Moving pauses following, as `less +F` does; f resumes.
+                        v.move_by(if down { 1 } else { -1 });
+                    }
                 } else if !self.ui.zoom {
                     self.move_focus(down);
                 }
@@ -398,13 +426,20 @@ impl State {
             Action::Enter => {
                 if self.ui.focus == ALERTS_ID && self.selected_alert().is_some() {
                     self.ui.details = true;
+                } else if self.ui.focus == LOGS_ID && self.ui.env.is_some() {
+                    let env = self.selected_env_name().unwrap_or_default().to_string();
+                    if let Some(seq) = self.log_view().and_then(|(v, _)| v.selected()) {
+                        self.ui.logs.overlay = Some(LogOverlay::Details(env, seq));
+                    }
                 } else {
                     self.ui.zoom = true;
                 }
             }
             Action::Zoom => self.ui.zoom = !self.ui.zoom,
             Action::Esc => {
-                if self.ui.details {
+                if self.ui.logs.overlay.is_some() {
+                    self.ui.logs.overlay = None;
+                } else if self.ui.details {
                     self.ui.details = false;
                 } else {
                     self.ui.zoom = false;
@@ -448,20 +483,60 @@ impl State {
                 let name = format!("{:?}", self.ui.theme).to_lowercase();
                 self.notice(strings::theme_set(&name));
             }
-            Action::Follow => {
-                let l = &mut self.ui.logs;
-                l.follow = !l.follow;
-                if l.follow {
-                    l.scroll = 0;
+            Action::Follow => match self.log_view() {
+                Some((v, _)) => {
+                    v.toggle_follow();
                 }
+                None => {
+                    // All environments: one switch for every view.
+                    let follow = !self.log_views.values().all(|v| v.follow);
+                    for v in self.log_views.values_mut() {
+                        if v.follow != follow {
+                            v.toggle_follow();
+                        }
+                    }
+                }
+            },
+            Action::LevelFilter => {
+                let l = match self.ui.logs.level {
+                    None => Some(Level::Warning),
+                    Some(l) if l < Level::Error => Some(Level::Error),
+                    Some(_) => None,
+                };
+                self.ui.logs.level = l;
+                for v in self.log_views.values_mut() {
+                    v.set_min_level(l);
+                }
+                self.refresh_logs();
             }
-            Action::LevelFilter => self.ui.logs.level = self.ui.logs.level.next(),
             Action::Search => {
                 self.ui.focus = LOGS_ID.to_string();
                 self.ui.logs.editing = true;
             }
-            Action::SearchNext => self.ui.logs.match_no += 1,
-            Action::SearchPrev => self.ui.logs.match_no = self.ui.logs.match_no.saturating_sub(1),
+            Action::SearchNext | Action::SearchPrev | Action::NextError => {
+                if !self.need_one_env() {
+                    return None;
+                }
+                let found = self.log_view().map(|(v, b)| match action {
+                    Action::SearchNext => v.next_match(b),
+                    Action::SearchPrev => v.prev_match(b),
+                    _ => v.next_error(b),
+                });
+                if found != Some(true) {
+                    let what = if action == Action::NextError { strings::NO_ERRORS } else { strings::NO_MATCHES };
+                    self.notice(what.to_string());
+                }
+            }
+            Action::Correlate => {
+                if !self.need_one_env() {
+                    return None;
+                }
+                let rid = self.log_view().and_then(|(v, b)| v.selected_record(b)).map(|r| r.request_id.clone());
+                match rid {
+                    Some(Some(id)) => self.ui.logs.overlay = Some(LogOverlay::Correlate(id)),
+                    _ => self.notice(strings::NO_REQUEST_ID.to_string()),
+                }
+            }
             Action::Deploy => self.notice(strings::DEPLOY_NOT_BUILT.to_string()),
             Action::Rollback => self.notice(strings::ROLLBACK_NOT_BUILT.to_string()),
             Action::Promote => self.notice(strings::PROMOTE_NOT_BUILT.to_string()),
@@ -500,17 +575,22 @@ impl State {
             KeyCode::Esc => l.editing = false,
             KeyCode::Enter => {
                 l.editing = false;
-                l.match_no = 0;
-                if l.query.is_empty() {
-                    l.regex = None;
-                    return;
+                let query = l.query.clone();
+                let mut err = None;
+                for v in self.log_views.values_mut() {
+                    if let Err(e) = v.set_search(&query) {
+                        err = Some(e.to_string());
+                    }
                 }
-                match regex::Regex::new(&l.query) {
-                    Ok(r) => l.regex = Some(r),
-                    Err(e) => {
-                        l.regex = None;
-                        let msg = strings::invalid_regex(&crate::sanitize::line(&e.to_string()));
-                        self.notice(msg);
+                if let Err(e) = regex::Regex::new(&query) {
+                    err.get_or_insert(e.to_string());
+                }
+                if let Some(e) = err {
+                    self.notice(strings::invalid_regex(&crate::sanitize::line(&e)));
+                } else if !query.is_empty() && self.ui.env.is_some() {
+                    // Jump to the first match, as `less` does.
+                    if let Some((v, b)) = self.log_view() {
+                        v.next_match(b);
                     }
                 }
             }
@@ -543,5 +623,208 @@ impl State {
             _ => {}
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::fixture;
+    use crossterm::event::{KeyEventState, KeyModifiers};
+
+    fn key(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+    fn ch(c: char) -> KeyEvent {
+        key(KeyCode::Char(c))
+    }
+    fn last_notice(s: &State) -> &str {
+        s.notices.back().map(|(_, t)| t.as_str()).unwrap_or("")
+    }
+
+    #[test]
+    fn key_releases_are_ignored() {
+        let mut s = fixture::full();
+        let release = KeyEvent { kind: KeyEventKind::Release, state: KeyEventState::NONE, ..ch('q') };
+        assert_eq!(s.handle_key(release), None);
+        let release_tab = KeyEvent { kind: KeyEventKind::Release, ..key(KeyCode::Tab) };
+        s.handle_key(key(KeyCode::Tab));
+        s.handle_key(release_tab);
+        assert_eq!(s.ui.env, Some(0), "press and release of Tab must move once");
+    }
+
+    #[test]
+    fn quit_and_help() {
+        let mut s = fixture::full();
+        assert_eq!(s.handle_key(ch('?')), None);
+        assert!(s.ui.help);
+        assert_eq!(s.handle_key(ch('2')), None);
+        assert_eq!(s.ui.env, None, "keys other than close/quit are ignored under help");
+        s.handle_key(key(KeyCode::Esc));
+        assert!(!s.ui.help);
+        s.handle_key(ch('?'));
+        assert_eq!(s.handle_key(ch('q')), Some(Command::Quit));
+        assert_eq!(s.handle_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Command::Quit));
+    }
+
+    #[test]
+    fn environments_cycle_through_all() {
+        let mut s = fixture::full();
+        let mut seen = vec![];
+        for _ in 0..4 {
+            s.handle_key(key(KeyCode::Tab));
+            seen.push(s.ui.env);
+        }
+        assert_eq!(seen, vec![Some(0), Some(1), Some(2), None]);
+        s.handle_key(key(KeyCode::BackTab));
+        assert_eq!(s.ui.env, Some(2));
+        s.handle_key(ch('1'));
+        assert_eq!(s.selected_env_name(), Some("production"));
+        s.handle_key(ch('9'));
+        assert_eq!(s.ui.env, Some(0), "a missing environment changes nothing");
+        assert!(last_notice(&s).contains("no environment 9"));
+        s.handle_key(ch('0'));
+        assert_eq!(s.ui.env, None);
+    }
+
+    #[test]
+    fn window_steps_are_capped_by_history() {
+        let mut s = State::new(vec![], Duration::from_secs(3600));
+        assert_eq!(s.ui.window, Duration::from_secs(900));
+        assert_eq!(s.handle_key(ch('+')), Some(Command::SetWindow(Duration::from_secs(3600))));
+        assert_eq!(s.handle_key(ch('+')), None, "6h is more than the 1h kept");
+        assert!(last_notice(&s).contains("most the kept history allows"));
+        assert_eq!(s.handle_key(ch('-')), Some(Command::SetWindow(Duration::from_secs(900))));
+        assert_eq!(s.handle_key(ch('-')), Some(Command::SetWindow(Duration::from_secs(300))));
+        assert_eq!(s.handle_key(ch('-')), None);
+    }
+
+    #[test]
+    fn focus_zoom_and_escape() {
+        let mut s = fixture::full();
+        assert_eq!(s.ui.focus, OVERVIEW_ID);
+        s.handle_key(ch('l'));
+        assert_eq!(s.ui.focus, ALERTS_ID);
+        s.handle_key(ch('l'));
+        assert_eq!(s.ui.focus, "errors");
+        s.handle_key(key(KeyCode::Enter));
+        assert!(s.ui.zoom);
+        s.handle_key(key(KeyCode::Esc));
+        assert!(!s.ui.zoom);
+        s.handle_key(ch('h'));
+        s.handle_key(ch('h'));
+        s.handle_key(ch('h'));
+        assert_eq!(s.ui.focus, LOGS_ID, "focus wraps around");
+    }
+
+    #[test]
+    fn alerts_details_ack_and_silence() {
+        let mut s = fixture::full();
+        s.handle_key(ch('a'));
+        assert_eq!((s.ui.focus.as_str(), s.ui.zoom), (ALERTS_ID, true));
+        assert_eq!(s.selected_alert().unwrap().name, "HighErrorRate", "most severe first");
+        s.handle_key(ch('j'));
+        assert_eq!(s.selected_alert().unwrap().name, "ScraperFailures");
+        s.handle_key(key(KeyCode::Enter));
+        assert!(s.ui.details);
+        assert_eq!(s.handle_key(ch('A')), Some(Command::Ack { key: "b".into(), acked: true }));
+        assert!(s.selected_alert().unwrap().acked);
+        assert_eq!(s.handle_key(ch('A')), Some(Command::Ack { key: "b".into(), acked: false }));
+        s.handle_key(key(KeyCode::Esc));
+        assert!(!s.ui.details && s.ui.zoom, "Esc closes the details first, then the zoom");
+        assert_eq!(s.handle_key(ch('s')), None);
+        assert_eq!(s.ui.silence_picker, Some(1));
+        s.handle_key(ch('j'));
+        assert_eq!(s.handle_key(ch('q')), Some(Command::Quit), "q still quits from the picker");
+        assert_eq!(
+            s.handle_key(key(KeyCode::Enter)),
+            Some(Command::Silence { key: "b".into(), duration: Duration::from_secs(4 * 3600) })
+        );
+        assert_eq!(s.ui.silence_picker, None);
+        assert!(s.alerts.iter().find(|a| a.key == "b").unwrap().silenced_until.is_some());
+    }
+
+    #[test]
+    fn alert_selection_follows_its_alert_across_updates() {
+        let mut s = fixture::full();
+        s.handle_key(ch('a'));
+        s.handle_key(ch('j'));
+        let key = s.selected_alert().unwrap().key.clone();
+        let mut alerts = s.alerts.clone();
+        alerts.reverse();
+        alerts[0].severity = "critical".into(); // the resolved one now sorts first
+        s.apply(Event::Alerts(alerts));
+        assert_eq!(s.selected_alert().unwrap().key, key);
+        s.apply(Event::Alerts(vec![]));
+        assert!(s.selected_alert().is_none());
+        assert_eq!(s.handle_key(ch('A')), None);
+        assert!(last_notice(&s).contains("no alert selected"));
+    }
+
+    #[test]
+    fn deploy_keys_say_plainly_they_are_not_built() {
+        let mut s = fixture::full();
+        for c in ['d', 'r', 'p', 'H'] {
+            assert_eq!(s.handle_key(ch(c)), None);
+            assert!(last_notice(&s).contains("not built yet"), "{c}: {}", last_notice(&s));
+        }
+    }
+
+    #[test]
+    fn search_input_takes_every_key() {
+        let mut s = fixture::full();
+        s.handle_key(ch('2'));
+        s.handle_key(ch('/'));
+        for c in "q?500".chars() {
+            assert_eq!(s.handle_key(ch(c)), None);
+        }
+        s.handle_key(key(KeyCode::Backspace));
+        s.handle_key(key(KeyCode::Enter));
+        assert_eq!(s.ui.logs.query, "q?50");
+        assert!(!s.ui.logs.editing && !s.ui.help);
+        s.handle_key(ch('/'));
+        for _ in 0..4 {
+            s.handle_key(key(KeyCode::Backspace));
+        }
+        s.handle_key(ch('('));
+        s.handle_key(key(KeyCode::Enter));
+        assert!(last_notice(&s).contains("invalid search regex"), "{}", last_notice(&s));
+    }
+
+    #[test]
+    fn logs_level_filter_follow_and_errors() {
+        let mut s = fixture::full();
+        s.handle_key(ch('2'));
+        s.handle_key(ch('L'));
+        let n = |s: &State| s.log_views["staging"].visible().len();
+        assert_eq!(n(&s), 4);
+        s.handle_key(ch('v'));
+        assert_eq!(s.ui.logs.level, Some(Level::Warning));
+        s.handle_key(ch('v'));
+        assert_eq!(n(&s), 2, "error and above");
+        s.handle_key(ch('v'));
+        assert_eq!(n(&s), 4);
+        assert!(s.log_views["staging"].follow);
+        s.handle_key(ch('k'));
+        assert!(!s.log_views["staging"].follow, "moving up pauses following");
+        s.handle_key(ch('f'));
+        assert!(s.log_views["staging"].follow);
+        s.handle_key(ch('e'));
+        let sel = s.log_views["staging"].selected().unwrap();
+        assert!(s.logs.get("staging").unwrap().get(sel).unwrap().level.is_error());
+        s.handle_key(ch('0'));
+        s.handle_key(ch('n'));
+        assert!(last_notice(&s).contains("choose one environment"));
+    }
+
+    #[test]
+    fn health_of_an_unknown_environment_is_added() {
+        let mut s = fixture::empty();
+        s.apply(Event::Health {
+            env: "canary".into(),
+            health: EnvHealth { health: Health::Up, ..EnvHealth::default() },
+        });
+        assert_eq!(s.envs.last().unwrap().name, "canary");
+        assert_eq!(s.health.len(), s.envs.len());
     }
 }

@@ -166,6 +166,8 @@ pub enum Event {
     Stats(EngineStats),
     /// New log records (or a source notice) from one environment's log source.
     Logs(crate::logs::LogBatch),
+    /// Critical alerts that just started firing (their keys): ring the bell.
+    Bell(Vec<String>),
 }
 
 #[derive(Debug, Clone, Default)]

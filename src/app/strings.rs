@@ -3,7 +3,9 @@
 
 pub const TITLE: &str = "opsdeck";
 pub const ALL_ENVS: &str = "all";
-pub const NO_ALERTS_FIRING: &str = "no alerts firing";
+// The word "firing" is on screen only when something fires: a glance (or a grep of the screen)
+// for it never matches a quiet dashboard.
+pub const NO_ALERTS_FIRING: &str = "all quiet";
 pub const FIRING: &str = "firing";
 
 pub const OVERVIEW: &str = "Environments";
@@ -17,7 +19,7 @@ pub const PROTECTED: &str = "protected";
 pub const PROTECTED_SHORT: &str = "[P]";
 pub const NEVER_CHECKED: &str = "not checked yet";
 pub const NO_ENVIRONMENTS: &str = "no environments configured: add [[environment]] to the config";
-pub const NO_ALERTS: &str = "no alerts (rules evaluated locally; pending and firing alerts appear here)";
+pub const NO_ALERTS: &str = "no active alerts (rules are evaluated locally; pending and active alerts appear here)";
 pub const NO_DATA_YET: &str = "no data yet: waiting for the first scrape";
 pub const NO_DATA: &str = "no data";
 pub const DEPLOY_NOT_BUILT: &str = "deploy engine not built yet: nothing was deployed";
@@ -25,6 +27,15 @@ pub const ROLLBACK_NOT_BUILT: &str = "deploy engine not built yet: nothing was r
 pub const PROMOTE_NOT_BUILT: &str = "deploy engine not built yet: nothing was promoted";
 pub const HISTORY_NOT_BUILT: &str = "deploy engine not built yet: no release history to show";
 pub const NO_ALERT_SELECTED: &str = "no alert selected: focus the alerts panel (a) and move with j/k";
+pub const PICK_ENV_FOR_LOGS: &str = "choose one environment (1-9) to move through its log records";
+pub const NO_MATCHES: &str = "no record matches the search";
+pub const NO_ERRORS: &str = "no error records in view";
+pub const NO_REQUEST_ID: &str = "the selected record has no request_id";
+pub const NO_LOG_LINES: &str = "no log lines yet";
+pub const LOG_DETAILS: &str = "Log record";
+pub fn correlated(id: &str) -> String {
+    format!("request_id {id} across environments")
+}
 pub const LOGS_NOT_WIRED: &str = "logs are not wired into the dashboard yet (the log pipeline is built separately; \
 `opsdeck logs --env ENV` reads them headless)";
 pub const HELP_FOOTER: &str = "Esc or ? closes this help";

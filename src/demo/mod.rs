@@ -86,8 +86,13 @@ async fn serve(router: axum::Router) -> std::io::Result<(SocketAddr, JoinHandle<
 
 impl Fleet {
     /// Bind every service on 127.0.0.1 (OS-assigned ports) and start serving. Takes milliseconds.
+    /// `POST /deploy` needs a bearer token when `$OPSDECK_DEMO_TOKEN` is set.
     pub async fn start() -> anyhow::Result<Fleet> {
-        let token = std::env::var(TOKEN_ENV).ok().filter(|t| !t.is_empty());
+        Fleet::start_with(std::env::var(TOKEN_ENV).ok().filter(|t| !t.is_empty())).await
+    }
+
+    /// `start` with an explicit deploy token (`None`: deploys need none).
+    pub async fn start_with(token: Option<String>) -> anyhow::Result<Fleet> {
         let started = Instant::now();
         let mut fleet = Fleet { envs: Vec::new(), started, tasks: Vec::new(), token: token.is_some() };
         for (name, version) in ENVIRONMENTS {

@@ -1,5 +1,17 @@
 //! The demo services' HTTP endpoints (axum): the API (`/health`, `/metrics`, `/logs`, `/deploy`,
 //! `/version`) and the scraper workers (`/metrics`).
+//!
+//! The logs protocol, for `logs` sources of kind `http`:
+//! - `GET /logs?since=N[&limit=M]`: JSON lines with sequence numbers after N, oldest first, at most
+//!   M (default 1000, at most 5000); header `X-Next-Cursor` is the last line's number (N when there
+//!   is nothing new) — pass it as `since` next time. `X-Dropped-Lines: K` when K lines aged out of
+//!   the ring (5000 lines) between N and the oldest kept. A cursor ahead of the newest line (a
+//!   restarted fleet) starts again from the oldest kept line.
+//! - `GET /logs` without `since`: the newest `limit` lines, and the cursor after them.
+//!
+//! Deploys: `POST /deploy` with `{"version":"1.5.0"}` (and `Authorization: Bearer` when the fleet
+//! has a token) answers 202 and switches the running version after `DEPLOY_DELAY`; a later deploy
+//! supersedes a pending one. `GET /version` shows the running and pending versions.
 
 use super::sim::{ApiSim, Behaviour, WorkerSim};
 use axum::body::Bytes;

@@ -573,7 +573,7 @@ impl ApiSim {
             );
             out.push((at * 0.999, rec));
         }
-        let mut rec = if status >= 500 {
+        let rec = if status >= 500 {
             let mut r = self.record(
                 "ERROR",
                 "revolvr.api",
@@ -618,7 +618,6 @@ impl ApiSim {
                 Some(latency),
             )
         };
-        rec.timestamp.clear();
         out.push((at, rec));
     }
 

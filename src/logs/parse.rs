@@ -16,15 +16,86 @@ use crate::sanitize;
 
 /// Key names, by priority, under which a JSON or logfmt line keeps its level.
 const LEVEL_KEYS: &[&str] = &["level", "severity", "lvl", "levelname", "loglevel", "log.level", "priority"];
+// The other well-known names, by priority. `classify` holds all of them as one match (it runs for
+// every field of every line); its test keeps the match and these tables in step.
+#[cfg(test)]
 const MESSAGE_KEYS: &[&str] = &["message", "msg", "@message", "event", "text"];
+#[cfg(test)]
 const TIME_KEYS: &[&str] = &["timestamp", "time", "ts", "@timestamp", "datetime", "asctime", "__realtime_timestamp"];
+#[cfg(test)]
 const LOGGER_KEYS: &[&str] = &["logger", "logger_name", "name", "syslog_identifier", "component"];
+#[cfg(test)]
 const REQUEST_KEYS: &[&str] = &["request_id", "requestid", "req_id", "x_request_id", "request.id"];
+#[cfg(test)]
 const TRACE_KEYS: &[&str] = &["trace_id", "traceid", "trace.id", "otel.trace_id", "dd.trace_id"];
 const EXCEPTION_KEYS: &[&str] = &["exception", "exc_info", "stack_trace", "stacktrace", "stack", "error.stack"];
 
 fn key_rank(key: &[u8], names: &[&str]) -> Option<usize> {
     names.iter().position(|n| n.as_bytes().eq_ignore_ascii_case(key))
+}
+
+const K_LEVEL: usize = 0;
+const K_MESSAGE: usize = 1;
+const K_TIME: usize = 2;
+const K_LOGGER: usize = 3;
+const K_REQUEST: usize = 4;
+const K_TRACE: usize = 5;
+const K_EXCEPTION: usize = 6;
+const KINDS: usize = 7;
+
+/// Which well-known part a key names, and its rank among that part's names (the `*_KEYS` tables,
+/// as one `match` on the lower-cased key: this runs for every field of every line).
+fn classify(key: &[u8]) -> Option<(usize, usize)> {
+    if !(2..=20).contains(&key.len()) {
+        return None;
+    }
+    let mut buf = [0u8; 20];
+    for (d, s) in buf.iter_mut().zip(key) {
+        *d = s.to_ascii_lowercase();
+    }
+    Some(match &buf[..key.len()] {
+        b"level" => (K_LEVEL, 0),
+        b"severity" => (K_LEVEL, 1),
+        b"lvl" => (K_LEVEL, 2),
+        b"levelname" => (K_LEVEL, 3),
+        b"loglevel" => (K_LEVEL, 4),
+        b"log.level" => (K_LEVEL, 5),
+        b"priority" => (K_LEVEL, 6),
+        b"message" => (K_MESSAGE, 0),
+        b"msg" => (K_MESSAGE, 1),
+        b"@message" => (K_MESSAGE, 2),
+        b"event" => (K_MESSAGE, 3),
+        b"text" => (K_MESSAGE, 4),
+        b"timestamp" => (K_TIME, 0),
+        b"time" => (K_TIME, 1),
+        b"ts" => (K_TIME, 2),
+        b"@timestamp" => (K_TIME, 3),
+        b"datetime" => (K_TIME, 4),
+        b"asctime" => (K_TIME, 5),
+        b"__realtime_timestamp" => (K_TIME, 6),
+        b"logger" => (K_LOGGER, 0),
+        b"logger_name" => (K_LOGGER, 1),
+        b"name" => (K_LOGGER, 2),
+        b"syslog_identifier" => (K_LOGGER, 3),
+        b"component" => (K_LOGGER, 4),
+        b"request_id" => (K_REQUEST, 0),
+        b"requestid" => (K_REQUEST, 1),
+        b"req_id" => (K_REQUEST, 2),
+        b"x_request_id" => (K_REQUEST, 3),
+        b"request.id" => (K_REQUEST, 4),
+        b"trace_id" => (K_TRACE, 0),
+        b"traceid" => (K_TRACE, 1),
+        b"trace.id" => (K_TRACE, 2),
+        b"otel.trace_id" => (K_TRACE, 3),
+        b"dd.trace_id" => (K_TRACE, 4),
+        b"exception" => (K_EXCEPTION, 0),
+        b"exc_info" => (K_EXCEPTION, 1),
+        b"stack_trace" => (K_EXCEPTION, 2),
+        b"stacktrace" => (K_EXCEPTION, 3),
+        b"stack" => (K_EXCEPTION, 4),
+        b"error.stack" => (K_EXCEPTION, 5),
+        _ => return None,
+    })
 }
 
 /// Marker appended where a line was cut at `max_line_bytes`.
@@ -346,24 +417,24 @@ fn strip_partial_escape(s: &[u8]) -> &[u8] {
 /// A JSON string's contents unescaped; invalid escapes or UTF-8 are shown lossily, never lost.
 fn unescape_lossy(s: &[u8]) -> String {
     if memchr::memchr(b'\\', s).is_none() {
-        return String::from_utf8_lossy(s).into_owned();
+        return sanitize::lossy(s).into_owned();
     }
-    let text = String::from_utf8_lossy(s);
+    let text = sanitize::lossy(s);
     let quoted = format!("\"{text}\"");
     serde_json::from_str::<String>(&quoted).unwrap_or_else(|_| text.into_owned())
 }
 
 fn pair_to_field(p: &Pair<'_>) -> Option<(String, Value)> {
-    let key = if p.key_escaped { unescape_lossy(p.key) } else { String::from_utf8_lossy(p.key).into_owned() };
+    let key = if p.key_escaped { unescape_lossy(p.key) } else { sanitize::lossy(p.key).into_owned() };
     let multiline = is_exception_key(&key);
     let value = if p.is_string() {
         let inner = &p.value[1..p.value.len() - 1];
-        Value::String(if p.value_escaped { unescape_lossy(inner) } else { String::from_utf8_lossy(inner).into_owned() })
+        Value::String(if p.value_escaped { unescape_lossy(inner) } else { sanitize::lossy(inner).into_owned() })
     } else {
         match serde_json::from_slice::<Value>(p.value) {
             Ok(v) => v,
             // Nested values with invalid UTF-8 are kept as lossy text rather than lost.
-            Err(_) if matches!(p.value[0], b'{' | b'[') => Value::String(String::from_utf8_lossy(p.value).into_owned()),
+            Err(_) if matches!(p.value[0], b'{' | b'[') => Value::String(sanitize::lossy(p.value).into_owned()),
             Err(_) => return None,
         }
     };
@@ -400,28 +471,28 @@ fn value_text(v: &Value) -> String {
 
 /// Takes the well-known parts out of `fields` (which keeps them too, for `--json` and details).
 fn fill_known(rec: &mut LogRecord) {
-    let find = |names: &[&str]| -> Option<&Value> {
-        let mut best: Option<(usize, &Value)> = None;
-        for (k, v) in &rec.fields {
-            if let Some(r) = key_rank(k.as_bytes(), names) {
-                if best.is_none_or(|(b, _)| r < b) {
-                    best = Some((r, v));
-                }
+    // One pass over the fields: each key is classified once, the best-ranked key of each kind wins.
+    let mut best: [Option<(usize, usize)>; KINDS] = [None; KINDS];
+    for (i, (k, _)) in rec.fields.iter().enumerate() {
+        if let Some((kind, rank)) = classify(k.as_bytes()) {
+            if best[kind].is_none_or(|(r, _)| rank < r) {
+                best[kind] = Some((rank, i));
             }
         }
-        best.map(|(_, v)| v)
-    };
-    let level = find(LEVEL_KEYS).map(|v| match v {
+    }
+    let fields = &rec.fields;
+    let find = |kind: usize| best[kind].map(|(_, i)| &fields[i].1);
+    let level = find(K_LEVEL).map(|v| match v {
         Value::String(s) => Level::parse(s).unwrap_or(Level::Unknown),
         Value::Number(n) => n.as_u64().and_then(|n| Level::from_number(n as u32)).unwrap_or(Level::Unknown),
         _ => Level::Unknown,
     });
-    let message = find(MESSAGE_KEYS).map(value_text);
-    let time = find(TIME_KEYS).cloned();
-    let logger = find(LOGGER_KEYS).map(value_text);
-    let request_id = find(REQUEST_KEYS).map(value_text);
-    let trace_id = find(TRACE_KEYS).map(value_text);
-    let exception = find(EXCEPTION_KEYS).filter(|v| !v.is_null()).map(|v| match v {
+    let message = find(K_MESSAGE).map(value_text);
+    let time = find(K_TIME).cloned();
+    let logger = find(K_LOGGER).map(value_text);
+    let request_id = find(K_REQUEST).map(value_text);
+    let trace_id = find(K_TRACE).map(value_text);
+    let exception = find(K_EXCEPTION).filter(|v| !v.is_null()).map(|v| match v {
         Value::String(s) => s.clone(),
         // Structured stacks (arrays of frames, objects) are pretty-printed, one part per line.
         other => sanitize::multiline(&serde_json::to_string_pretty(other).unwrap_or_default()).into_owned(),
@@ -468,6 +539,9 @@ pub fn timestamp_millis(v: &Value) -> Option<i64> {
             if !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit() || c == b'.') {
                 return from_number(s.parse().ok()?);
             }
+            if let Some(ms) = iso_millis(s) {
+                return Some(ms);
+            }
             if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
                 return Some(t.timestamp_millis());
             }
@@ -482,9 +556,66 @@ pub fn timestamp_millis(v: &Value) -> Option<i64> {
     }
 }
 
+/// `YYYY-MM-DD[T ]HH:MM:SS[.fff|,fff][Z|±HH:MM|±HHMM]` read by hand: chrono's format parser was
+/// a tenth of the parse time, and this shape is nearly every timestamp. No zone means UTC.
+fn iso_millis(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<u32> {
+        b[from..to].iter().try_fold(0u32, |n, &c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(num(0, 4)? as i32, num(5, 7)?, num(8, 10)?)?;
+    let mut i = 19;
+    let mut millis = 0u32;
+    if matches!(b.get(i), Some(b'.' | b',')) {
+        i += 1;
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            if i - start < 3 {
+                millis = millis * 10 + u32::from(b[i] - b'0');
+            }
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        for _ in (i - start)..3 {
+            millis *= 10;
+        }
+    }
+    let time = chrono::NaiveTime::from_hms_milli_opt(num(11, 13)?, num(14, 16)?, num(17, 19)?, millis)?;
+    let offset_s: i64 = match &b[i..] {
+        [] | [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), rest @ ..] => {
+            let digits: Vec<u8> = rest.iter().copied().filter(|&c| c != b':').collect();
+            if !(digits.len() == 2 || digits.len() == 4) || !digits.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            let h = i64::from((digits[0] - b'0') * 10 + (digits[1] - b'0'));
+            let m = if digits.len() == 4 { i64::from((digits[2] - b'0') * 10 + (digits[3] - b'0')) } else { 0 };
+            let v = h * 3600 + m * 60;
+            if *sign == b'-' {
+                -v
+            } else {
+                v
+            }
+        }
+        _ => return None,
+    };
+    Some(date.and_time(time).and_utc().timestamp_millis() - offset_s * 1000)
+}
+
 /// `key=value key2="quoted value"` with at least two pairs, the first token a pair.
 fn logfmt_fields(raw: &[u8]) -> Option<Vec<(String, Value)>> {
-    let text = String::from_utf8_lossy(raw);
+    let text = sanitize::lossy(raw);
     let s = text.trim();
     let b = s.as_bytes();
     let mut fields: Vec<(String, Value)> = Vec::new();
@@ -608,6 +739,32 @@ mod tests {
 
     fn p(s: &str) -> LogRecord {
         parse_line(s.as_bytes(), 0, None)
+    }
+
+    #[test]
+    fn timestamps() {
+        let ms = |s: &str| timestamp_millis(&Value::String(s.into()));
+        let base = 1_795_428_000_000; // 2026-11-23T10:00:00Z
+        assert_eq!(ms("2026-11-23T10:00:00"), Some(base));
+        assert_eq!(ms("2026-11-23T10:00:00.5Z"), Some(base + 500));
+        assert_eq!(ms("2026-11-23 10:00:00,123"), Some(base + 123));
+        assert_eq!(ms("2026-11-23T10:00:00.123456+01:00"), Some(base + 123 - 3_600_000));
+        assert_eq!(ms("2026-11-23T10:00:00-0130"), Some(base + 5_400_000));
+        assert_eq!(ms("2026-13-23T10:00:00"), None);
+        assert_eq!(ms("yesterday"), None);
+        assert_eq!(ms("1795428000"), Some(base));
+    }
+
+    #[test]
+    fn classify_agrees_with_the_tables() {
+        let tables = [LEVEL_KEYS, MESSAGE_KEYS, TIME_KEYS, LOGGER_KEYS, REQUEST_KEYS, TRACE_KEYS, EXCEPTION_KEYS];
+        for (kind, names) in tables.iter().enumerate() {
+            for (rank, n) in names.iter().enumerate() {
+                assert_eq!(classify(n.as_bytes()), Some((kind, rank)), "{n}");
+                assert_eq!(classify(n.to_uppercase().as_bytes()), Some((kind, rank)), "{n}");
+            }
+        }
+        assert_eq!(classify(b"module"), None);
     }
 
     #[test]

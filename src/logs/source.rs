@@ -356,6 +356,7 @@ async fn poll_http(url: String, interval: Duration, token_env: Option<String>, o
         }
     };
     let mut cursor: Option<String> = None;
+    let mut resume = Resume::default();
     let mut backoff = opts.backoff_min;
     loop {
         let mut req = client.get(with_cursor(&url, cursor.as_deref()));
@@ -382,12 +383,38 @@ async fn poll_http(url: String, interval: Duration, token_env: Option<String>, o
             }
             Ok(mut resp) => {
                 backoff = opts.backoff_min;
-                let next = resp.headers().get("x-next-cursor").and_then(|v| v.to_str().ok()).map(str::to_string);
+                let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+                let next = header("x-next-cursor");
+                // The server's ring moved past our cursor between polls: say so, as the buffer does.
+                if let Some(n) = header("x-dropped-lines").and_then(|n| n.trim().parse::<u64>().ok()).filter(|&n| n > 0)
+                {
+                    if !em
+                        .notice(format!("{url}: {n} lines were dropped at the source before they could be read"), false)
+                        .await
+                    {
+                        return;
+                    }
+                }
                 let mut split = LineSplitter::new(opts.max_line_bytes);
+                // Without a cursor, a re-poll may replay lines already shown: skip up to them.
+                resume.start(next.is_none());
+                let began = Instant::now();
                 loop {
-                    match resp.chunk().await {
+                    let chunk = if resume.seeking() {
+                        let left = RESUME_SEEK.saturating_sub(began.elapsed());
+                        match tokio::time::timeout(left, resp.chunk()).await {
+                            Ok(c) => c,
+                            Err(_) => {
+                                resume.give_up(&mut em);
+                                continue;
+                            }
+                        }
+                    } else {
+                        resp.chunk().await
+                    };
+                    match chunk {
                         Ok(Some(c)) => {
-                            split.feed(&c, |l, cut| em.line(l, cut, Stream::Stdout));
+                            split.feed(&c, |l, cut| resume.line(&mut em, l, cut));
                             if !em.flush().await {
                                 return;
                             }
@@ -402,7 +429,8 @@ async fn poll_http(url: String, interval: Duration, token_env: Option<String>, o
                         }
                     }
                 }
-                split.finish(|l, cut| em.line(l, cut, Stream::Stdout));
+                split.finish(|l, cut| resume.line(&mut em, l, cut));
+                resume.give_up(&mut em);
                 if !em.flush().await {
                     return;
                 }
@@ -419,6 +447,79 @@ async fn poll_http(url: String, interval: Duration, token_env: Option<String>, o
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = closed.closed() => return,
+        }
+    }
+}
+
+/// How long lines of a cursor-less response are held while looking for where the last one ended.
+const RESUME_SEEK: Duration = Duration::from_secs(1);
+/// Lines held at most while looking.
+const RESUME_HOLD: usize = 10_000;
+/// Lines that must match, in a row, to resume after them.
+const RESUME_TAIL: usize = 3;
+
+/// For endpoints without a cursor (a "last N lines" page, or a stream that replays on reconnect):
+/// remembers the last lines shown and, in the next response, skips everything up to and including
+/// them. When they are not found (within RESUME_SEEK / RESUME_HOLD), everything is shown.
+#[derive(Default)]
+struct Resume {
+    /// Hashes of the last RESUME_TAIL lines shown, oldest first.
+    tail: std::collections::VecDeque<u64>,
+    /// `tail` as it was when this response began: what is looked for.
+    prev: std::collections::VecDeque<u64>,
+    /// Hashes of the current response's last lines while seeking.
+    window: std::collections::VecDeque<u64>,
+    seeking: bool,
+    held: Vec<(Vec<u8>, usize)>,
+}
+
+impl Resume {
+    fn start(&mut self, no_cursor: bool) {
+        self.prev.clone_from(&self.tail);
+        self.seeking = no_cursor && !self.prev.is_empty();
+        self.window.clear();
+        self.held.clear();
+    }
+
+    fn seeking(&self) -> bool {
+        self.seeking
+    }
+
+    fn remember(deque: &mut std::collections::VecDeque<u64>, h: u64) {
+        if deque.len() == RESUME_TAIL {
+            deque.pop_front();
+        }
+        deque.push_back(h);
+    }
+
+    fn line(&mut self, em: &mut Emitter, raw: &[u8], cut: usize) {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        raw.hash(&mut hasher);
+        let h = hasher.finish();
+        if self.seeking {
+            Self::remember(&mut self.window, h);
+            self.held.push((raw.to_vec(), cut));
+            if self.window.len() >= self.prev.len()
+                && self.window.iter().skip(self.window.len() - self.prev.len()).eq(&self.prev)
+            {
+                // Found where the previous response ended: what came before is a replay.
+                self.held.clear();
+                self.seeking = false;
+            } else if self.held.len() >= RESUME_HOLD {
+                self.give_up(em);
+            }
+        } else {
+            em.line(raw, cut, Stream::Stdout);
+        }
+        Self::remember(&mut self.tail, h);
+    }
+
+    /// Not found: show what was held.
+    fn give_up(&mut self, em: &mut Emitter) {
+        self.seeking = false;
+        for (raw, cut) in self.held.drain(..) {
+            em.line(&raw, cut, Stream::Stdout);
         }
     }
 }

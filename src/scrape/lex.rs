@@ -177,6 +177,29 @@ pub fn unescape_label(raw: &str) -> Cow<'_, str> {
     Cow::Owned(unescape(raw, true))
 }
 
+/// [`unescape_label`] over bytes that may not be UTF-8 (for error messages).
+pub fn unescape_label_bytes(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        match (raw[i], raw.get(i + 1)) {
+            (b'\\', Some(&c @ (b'\\' | b'"'))) => {
+                out.push(c);
+                i += 2;
+            }
+            (b'\\', Some(b'n')) => {
+                out.push(b'\n');
+                i += 2;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 /// HELP text in the Prometheus format knows only `\\` and `\n`.
 pub fn unescape_help(raw: &str) -> Cow<'_, str> {
     if !raw.as_bytes().contains(&b'\\') {

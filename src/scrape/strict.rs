@@ -354,8 +354,8 @@ impl<'a> Strict<'a> {
                 }
                 let raw = &b[vs..self.i - 1];
                 if std::str::from_utf8(raw).is_err() {
-                    let v = lex::unescape_label(&String::from_utf8_lossy(raw)).into_owned();
-                    return self.err(format!("invalid label value {}", go_quote(v.as_bytes())));
+                    let v = lex::unescape_label_bytes(raw);
+                    return self.err(format!("invalid label value {}", go_quote(&v)));
                 }
                 if special {
                     let v = lex::unescape_label(std::str::from_utf8(raw).unwrap_or(""));

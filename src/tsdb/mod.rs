@@ -361,8 +361,11 @@ mod tests {
         let got: Vec<_> = s.select(&m).collect();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].range(2000, 4000).len(), 3);
+        // Anchored: `!~ "a"` excludes only a value that is exactly "a".
         let neg = [Matcher::equal("__name__", "up"), Matcher::regex("job", "a", true).unwrap()];
-        assert_eq!(s.select(&neg).count(), 2 - 1);
+        assert_eq!(s.select(&neg).count(), 2);
+        let neg = [Matcher::equal("__name__", "up"), Matcher::regex("job", "a.*", true).unwrap()];
+        assert_eq!(s.select(&neg).count(), 1);
     }
 
     #[test]

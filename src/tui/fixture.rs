@@ -95,7 +95,7 @@ pub fn full() -> State {
     let dev = move |k: i64, v: f64| if gap2.contains(&k) || k > n - 4 { None } else { Some(v) };
     let errors = PanelData {
         id: "errors".into(),
-        title: "Error rate (5xx)".into(),
+        title: "Error rate (5xx %)".into(),
         unit: Unit::Percent,
         kind: PanelKind::Line,
         series: vec![
@@ -108,7 +108,7 @@ pub fn full() -> State {
                 series("development", "development", move |k| dev(k, wave(k, 1.2, 0.6, 9.0)))
             },
         ],
-        threshold: Some(("HighErrorRate".into(), 5.0)),
+        threshold: Some(("HighErrorRate 5%".into(), 5.0)),
         note: Some("development: no data since 22:12 (target down)".into()),
     };
     let mut lat = Vec::new();
@@ -123,47 +123,75 @@ pub fn full() -> State {
         unit: Unit::S,
         kind: PanelKind::Line,
         series: lat,
-        threshold: Some(("SlowResponseTime".into(), 2.0)),
+        threshold: Some(("SlowResponseTime p95 2s".into(), 2.0)),
         note: None,
     };
-    let scrapers = PanelData {
-        id: "scrapers".into(),
-        title: "Scrapers".into(),
-        unit: Unit::Plain,
-        kind: PanelKind::Line,
-        series: vec![
-            series("twitter ok/s", "production", |k| Some(wave(k, 12.0, 3.0, 8.0))),
-            series("reddit err/s", "production", |k| Some(if k > n - 40 { wave(k, 6.0, 1.0, 2.0) } else { 0.2 })),
-            series("active scrapers", "production", |k| Some(if k > n - 40 { 3.0 } else { 4.0 })),
-        ],
+    let panel = |id: &str, title: &str, unit: Unit, kind: PanelKind, series: Vec<PanelSeries>| PanelData {
+        id: id.into(),
+        title: title.into(),
+        unit,
+        kind,
+        series,
         threshold: None,
         note: None,
     };
-    let business = PanelData {
-        id: "business".into(),
-        title: "Business: AI requests, USD/h".into(),
-        unit: Unit::Usd,
-        kind: PanelKind::Line,
-        series: vec![
-            series("openai gpt-4o USD/h", "production", |k| Some(wave(k, 4.2, 0.8, 10.0))),
-            series("anthropic claude USD/h", "production", |k| Some(wave(k, 2.1, 0.5, 12.0))),
+    let incident = move |k: i64| k > n - 40;
+    let scrapers = panel(
+        "scrapers",
+        "Scrapers: requests/s by platform",
+        Unit::PerSec,
+        PanelKind::Line,
+        vec![
+            series("production ok", "production", |k| Some(wave(k, 12.0, 3.0, 8.0))),
+            series("production reddit err", "production", |k| {
+                Some(if incident(k) { wave(k, 6.0, 1.0, 2.0) } else { 0.2 })
+            }),
+            series("staging ok", "staging", |k| Some(wave(k, 5.0, 1.0, 6.0))),
         ],
-        threshold: None,
-        note: None,
-    };
-    let user = PanelData {
-        id: "user:0".into(),
-        title: "AI requests by status".into(),
-        unit: Unit::Plain,
-        kind: PanelKind::Table,
-        series: vec![
-            series("openai ok", "production", |k| Some(wave(k, 1200.0, 200.0, 5.0))),
-            series("openai error", "production", |k| Some(wave(k, 12.0, 4.0, 5.0))),
+    );
+    let scraper_errors = panel(
+        "scraper_errors",
+        "Scraper error ratio by platform",
+        Unit::Percent,
+        PanelKind::Table,
+        vec![
+            series("production reddit", "production", |k| Some(if incident(k) { 41.0 } else { 1.5 })),
+            series("production twitter", "production", |_| Some(0.8)),
+            series("staging reddit", "staging", |_| Some(1.1)),
         ],
-        threshold: None,
-        note: None,
-    };
-    s.apply(Event::Panels(vec![errors, latency, scrapers, business, user]));
+    );
+    let active = panel(
+        "active_scrapers",
+        "Active scrapers",
+        Unit::Plain,
+        PanelKind::Line,
+        vec![
+            series("production", "production", |k| Some(if incident(k) { 3.0 } else { 4.0 })),
+            series("staging", "staging", |_| Some(2.0)),
+        ],
+    );
+    let ai_requests = panel(
+        "ai_requests",
+        "AI requests/s by provider",
+        Unit::PerSec,
+        PanelKind::Bars,
+        vec![
+            series("production openai ok", "production", |k| Some(wave(k, 3.2, 0.5, 5.0))),
+            series("production openai error", "production", |_| Some(0.05)),
+            series("production anthropic ok", "production", |k| Some(wave(k, 1.4, 0.3, 7.0))),
+        ],
+    );
+    let ai_cost = panel(
+        "ai_cost",
+        "AI cost, USD per hour",
+        Unit::Usd,
+        PanelKind::Line,
+        vec![
+            series("production openai", "production", |k| Some(wave(k, 4.2, 0.8, 10.0))),
+            series("production anthropic", "production", |k| Some(wave(k, 2.1, 0.5, 12.0))),
+        ],
+    );
+    s.apply(Event::Panels(vec![errors, latency, scrapers, scraper_errors, active, ai_requests, ai_cost]));
     let alert = |key: &str, name: &str, state: AlertState, sev: &str, env: &str, summary: &str, since: Millis| {
         AlertView {
         key: key.into(),
@@ -205,6 +233,8 @@ pub fn full() -> State {
         label: "1.5.0-bad".into(),
         rollback: false,
     }]));
+    s.apply(Event::Logs(log_batch("production", &PROD_LOGS)));
+    s.apply(Event::Logs(log_batch("staging", &STAGING_LOGS)));
     s.apply(Event::Stats(EngineStats {
         series: 1843,
         samples: 412_000,
@@ -213,4 +243,29 @@ pub fn full() -> State {
         targets_total: 9,
     }));
     s
+}
+
+const PROD_LOGS: [&str; 5] = [
+    r#"{"timestamp":"2023-11-14T22:12:58.101000Z","level":"INFO","logger":"api","message":"GET /api/items 200","module":"views","function":"items","line":42,"request_id":"req-7f3a","duration":0.041}"#,
+    r#"{"timestamp":"2023-11-14T22:13:01.500000Z","level":"WARNING","logger":"scraper","message":"reddit rate limited, backing off 2s","module":"reddit","function":"fetch","line":88}"#,
+    r#"{"timestamp":"2023-11-14T22:13:05.000000Z","level":"INFO","logger":"api","message":"POST /api/scrape 202","module":"views","function":"scrape","line":71,"request_id":"req-9c1e"}"#,
+    r#"{"timestamp":"2023-11-14T22:13:10.250000Z","level":"ERROR","logger":"scraper","message":"reddit fetch failed: HTTP 429","module":"reddit","function":"fetch","line":97,"request_id":"req-9c1e"}"#,
+    "plain text line from a sidecar \x1b[2J with an escape",
+];
+
+const STAGING_LOGS: [&str; 4] = [
+    r#"{"timestamp":"2023-11-14T22:12:59.000000Z","level":"INFO","logger":"deploy","message":"now running 1.5.0-bad","module":"main","function":"boot","line":12}"#,
+    r#"{"timestamp":"2023-11-14T22:13:02.000000Z","level":"ERROR","logger":"api","message":"GET /api/items 500","module":"views","function":"items","line":42,"request_id":"req-9c1e","exception":"Traceback (most recent call last):\n  File \"views.py\", line 42, in items\nKeyError: 'price'"}"#,
+    r#"{"timestamp":"2023-11-14T22:13:07.000000Z","level":"ERROR","logger":"api","message":"GET /api/orders 500","module":"views","function":"orders","line":58,"request_id":"req-51aa"}"#,
+    r#"{"timestamp":"2023-11-14T22:13:12.000000Z","level":"INFO","logger":"api","message":"GET /health 503","module":"views","function":"health","line":9}"#,
+];
+
+fn log_batch(env: &str, lines: &[&str]) -> crate::logs::LogBatch {
+    let env: std::sync::Arc<str> = env.into();
+    crate::logs::LogBatch {
+        records: lines.iter().map(|l| crate::logs::parse_line(l.as_bytes(), 0, Some(env.clone()))).collect(),
+        env,
+        notice: None,
+        failed: false,
+    }
 }

@@ -128,6 +128,7 @@ mod tests {
         assert_eq!(value(1234.0, Unit::Plain), "1.23k");
         assert_eq!(value(1_500_000.0, Unit::Plain), "1.5M");
         assert_eq!(value(42.0, Unit::Plain), "42");
+        assert_eq!(value(12.5, Unit::PerSec), "12.5/s");
         assert_eq!(value(0.35, Unit::S), "350ms");
         assert_eq!(value(2.5, Unit::S), "2.5s");
         assert_eq!(value(350.0, Unit::Ms), "350ms");

@@ -46,7 +46,9 @@ pub fn place(state: &State, area: Rect) -> Placement {
     }
 
     let wide = body.width >= 120;
-    let cols: usize = if body.width >= 220 {
+    // Three columns from 150: the main view keeps overview, alerts and the reference app's charts
+    // (errors, latency, scrapers, cost) together at 160x45.
+    let cols: usize = if body.width >= 150 {
         3
     } else if wide {
         2
@@ -68,8 +70,13 @@ pub fn place(state: &State, area: Rect) -> Placement {
         for chunk in charts.chunks(cols) {
             rows.push(Row { ids: chunk.to_vec(), min: CHART_MIN, grows: true });
         }
-        // Logs get a fixed strip in the grid (L shows them full screen); charts take the rest.
-        rows.push(Row { ids: vec![LOGS_ID.into()], min: LOGS_MIN + body.height / 10, grows: false });
+        let n_rows = rows.len();
+        match rows.last_mut() {
+            // A short last row of charts leaves room: logs join it rather than take a row of their own.
+            Some(last) if last.ids.len() < cols && n_rows > 1 => last.ids.push(LOGS_ID.into()),
+            // Otherwise logs get a fixed strip (L shows them full screen); charts take the rest.
+            _ => rows.push(Row { ids: vec![LOGS_ID.into()], min: LOGS_MIN + body.height / 10, grows: false }),
+        }
     } else {
         rows.push(Row { ids: vec![OVERVIEW_ID.into()], min: overview_h, grows: false });
         let alerts_h = (state.visible_alerts().count().min(3) as u16 + 3).max(4);

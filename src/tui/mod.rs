@@ -114,6 +114,12 @@ pub async fn run_dashboard(
             state.now = now_ms();
             term.draw(|f| view(&state, f))?;
             dirty = false;
+            if std::mem::take(&mut state.bell_pending) {
+                // BEL is the one control byte the dashboard itself writes, and only here.
+                use std::io::Write;
+                let mut out = stdout();
+                let _ = out.write_all(b"\x07").and_then(|_| out.flush());
+            }
         }
         tokio::select! {
             ev = input.next() => match ev {
@@ -185,14 +191,4 @@ fn mouse(state: &mut State, m: crossterm::event::MouseEvent, area: Rect) -> bool
         MouseEventKind::ScrollUp => state.handle_key(key(KeyCode::Up)).is_none(),
         _ => false,
     }
-}
-
-/// Until the engine lands (the lead wires `run_dashboard` to it in main), show the configured
-/// environments with health unknown, so the binary is usable and honest about what it knows.
-pub async fn run(cfg: crate::config::Config, _state_dir: std::path::PathBuf, no_color: bool) -> anyhow::Result<i32> {
-    let mut state = State::from_config(&cfg);
-    state.utc_offset_secs = chrono::Local::now().offset().local_minus_utc();
-    let (_tx, rx) = mpsc::channel(256);
-    let (cmd_tx, _cmd_rx) = mpsc::channel(64);
-    run_dashboard(state, rx, cmd_tx, TuiOptions { no_color, ..TuiOptions::default() }).await
 }

@@ -7,14 +7,16 @@ use super::layout::{self, Placement};
 use super::theme::{alert_symbol, health_symbol, Palette};
 use crate::app::keymap::KEYMAP;
 use crate::app::{
-    strings as S, AlertState, Health, Marker, PanelData, PanelKind, State, Unit, ALERTS_ID, LOGS_ID, OVERVIEW_ID,
-    SILENCES,
+    level_label, strings as S, AlertState, Health, LogOverlay, Marker, PanelData, PanelKind, State, Unit, ALERTS_ID,
+    LOGS_ID, OVERVIEW_ID, SILENCES,
 };
+use crate::logs::{Level, LogBuffer, LogRecord, LogView};
 use ratatui::layout::{Alignment, Constraint, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::symbols::Marker as DotMarker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Block, Cell, Chart, Clear, Dataset, GraphType, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::canvas::{Canvas, Line as CanvasLine, Points};
+use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
 pub fn view(state: &State, f: &mut Frame) {
@@ -32,6 +34,9 @@ pub fn view(state: &State, f: &mut Frame) {
     }
     if let Some(i) = state.ui.silence_picker {
         silence_picker(state, &pal, f, area, i);
+    }
+    if let Some(o) = &state.ui.logs.overlay {
+        log_overlay(state, &pal, f, area, o);
     }
     if state.ui.help {
         help(&pal, f, area);
@@ -54,11 +59,14 @@ fn panel(state: &State, pal: &Palette, f: &mut Frame, id: &str, r: Rect) {
 
 /// A panel frame: the focused one is marked with ▶ and a bold border, not only a colour.
 fn block<'a>(state: &State, pal: &Palette, id: &str, title: String) -> Block<'a> {
+    block_spans(state, pal, id, vec![Span::styled(title, pal.title())])
+}
+
+fn block_spans<'a>(state: &State, pal: &Palette, id: &str, mut title: Vec<Span<'a>>) -> Block<'a> {
     let focused = state.ui.focus == id;
-    let mark = if focused { "▶ " } else { "" };
-    Block::bordered()
-        .border_style(pal.border(focused))
-        .title(Line::from(vec![Span::styled(format!(" {mark}{title} "), pal.title())]))
+    title.insert(0, Span::styled(if focused { " ▶ " } else { " " }, pal.title()));
+    title.push(Span::raw(" "));
+    Block::bordered().border_style(pal.border(focused)).title(Line::from(title))
 }
 
 fn header(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
@@ -264,46 +272,24 @@ fn last_ok_label(state: &State, t: Option<i64>) -> String {
     }
 }
 
-/// Split a series into runs without gaps, so a missing sample is a gap and never drawn as zero.
-fn segments(points: &[(i64, Option<f64>)], now: i64, from: i64) -> Vec<Vec<(f64, f64)>> {
-    let mut out: Vec<Vec<(f64, f64)>> = Vec::new();
-    let mut cur: Vec<(f64, f64)> = Vec::new();
-    for &(t, v) in points {
-        if t < from || t > now {
-            continue;
-        }
-        match v {
-            Some(v) if v.is_finite() => cur.push(((t - now) as f64 / 1000.0, v)),
-            _ => {
-                if !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                }
-            }
-        }
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
-}
-
 fn data_panel(state: &State, pal: &Palette, f: &mut Frame, p: &PanelData, r: Rect) {
     let visible: Vec<(usize, &crate::app::PanelSeries)> =
         p.series.iter().enumerate().filter(|(_, s)| state.env_visible(s.env.as_deref())).collect();
     let crossed =
         p.threshold.as_ref().is_some_and(|(_, t)| visible.iter().any(|(_, s)| s.last().is_some_and(|v| v > *t)));
-    let mut title = format!("{} · {}", p.title, crate::duration::format(state.ui.window));
+    let mut rest = format!(" · {}", crate::duration::format(state.ui.window));
     if let Some(env) = state.selected_env_name() {
-        title.push_str(&format!(" · {env}"));
+        rest.push_str(&format!(" · {env}"));
     }
-    let mut b = block(state, pal, &p.id, title);
+    let mut spans = vec![Span::styled(p.title.clone(), pal.title())];
     if crossed {
-        let (name, t) = p.threshold.as_ref().expect("crossed implies a threshold");
-        b = b.title(Line::from(Span::styled(
-            format!(" ⚠ above {name} {} ", format::value(*t, p.unit)),
-            pal.fg(pal.bad).add_modifier(Modifier::BOLD),
-        )));
+        // Said in words next to the title, so it survives narrow columns and no colour.
+        let (_, t) = p.threshold.as_ref().expect("crossed implies a threshold");
+        let warn = format!(" ⚠ over {}", format::value(*t, p.unit));
+        spans.push(Span::styled(warn, pal.fg(pal.bad).add_modifier(Modifier::BOLD)));
     }
+    spans.push(Span::styled(rest, pal.title()));
+    let mut b = block_spans(state, pal, &p.id, spans);
     let has_data = visible.iter().any(|(_, s)| s.points.iter().any(|(_, v)| v.is_some()));
     if !has_data {
         let note = p.note.clone().unwrap_or_else(|| S::NO_DATA.to_string());
@@ -318,6 +304,16 @@ fn data_panel(state: &State, pal: &Palette, f: &mut Frame, p: &PanelData, r: Rec
         PanelKind::Line => line_chart(state, pal, f, p, &visible, b, r),
         PanelKind::Bars | PanelKind::Gauge => bars(pal, f, p, &visible, b, r),
         PanelKind::Table => table(pal, f, p, &visible, b, r),
+    }
+}
+
+/// "HighErrorRate 5%": the value is added unless the name already states it.
+fn threshold_label(name: &str, t: f64, unit: Unit) -> String {
+    let v = format::value(t, unit);
+    if name.contains(&v) {
+        name.to_string()
+    } else {
+        format!("{name} {v}")
     }
 }
 
@@ -370,6 +366,9 @@ fn legend_lines<'a>(entries: Vec<(String, Style)>, width: u16, max_lines: usize)
     lines
 }
 
+/// A time chart drawn on one Braille canvas layer: ratatui's `Chart` starts a new layer (a new
+/// grid) for every dataset, and gaps split a series into many datasets, which made frames slow.
+/// Gaps are simply not joined; a lone point between gaps is drawn as a dot.
 fn line_chart(
     state: &State,
     pal: &Palette,
@@ -381,14 +380,14 @@ fn line_chart(
 ) {
     let win = state.ui.window.as_millis() as i64;
     let (now, from) = (state.now, state.now - win);
-    type Segments = Vec<Vec<(f64, f64)>>;
-    let segs: Vec<(usize, String, Segments)> =
-        visible.iter().map(|(i, s)| (*i, legend_label(s, p.unit), segments(&s.points, now, from))).collect();
+    let in_window = |t: i64| t >= from && t <= now;
     let (mut lo, mut hi) = (0.0f64, f64::MIN);
-    for (_, _, ss) in &segs {
-        for (_, v) in ss.iter().flatten() {
-            lo = lo.min(*v);
-            hi = hi.max(*v);
+    for (_, s) in visible {
+        for (_, v) in s.points.iter().filter(|(t, _)| in_window(*t)) {
+            if let Some(v) = v.filter(|v| v.is_finite()) {
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
         }
     }
     if let Some((_, t)) = &p.threshold {
@@ -397,45 +396,19 @@ fn line_chart(
     let hi = nice_ceil(hi.max(lo + f64::EPSILON) * 1.05);
     let lo = if lo < 0.0 { -nice_ceil(-lo * 1.05) } else { 0.0 };
     let x0 = -(win as f64) / 1000.0;
-
-    let threshold_pts: Vec<(f64, f64)> = p.threshold.iter().flat_map(|(_, t)| [(x0, *t), (0.0, *t)]).collect();
     let markers: Vec<&Marker> =
-        state.markers.iter().filter(|m| m.at >= from && m.at <= now && state.env_visible(Some(&m.env))).collect();
-    let marker_pts: Vec<[(f64, f64); 2]> =
-        markers.iter().map(|m| (m.at - now) as f64 / 1000.0).map(|x| [(x, lo), (x, hi)]).collect();
+        state.markers.iter().filter(|m| in_window(m.at) && state.env_visible(Some(&m.env))).collect();
 
     // Our own legend above the plot: always visible and never covering the lines.
     let mut entries: Vec<(String, Style)> =
-        segs.iter().map(|(i, label, _)| (format!("━ {label}"), pal.series(*i))).collect();
+        visible.iter().map(|(i, s)| (format!("━ {}", legend_label(s, p.unit)), pal.series(*i))).collect();
     if let Some((name, t)) = &p.threshold {
-        entries.push((format!("┄ {name} {}", format::value(*t, p.unit)), pal.fg(pal.threshold)));
+        entries.push((format!("┄ {}", threshold_label(name, *t, p.unit)), pal.fg(pal.threshold)));
     }
     for m in &markers {
         let what = if m.rollback { "rollback" } else { "deploy" };
         let at = format::hhmm(m.at, state.utc_offset_secs);
         entries.push((format!("│ {what} {} {} {at}", m.env, m.label), pal.fg(pal.marker)));
-    }
-
-    let mut ds = Vec::new();
-    for (i, _, ss) in &segs {
-        for seg in ss {
-            let gt = if seg.len() == 1 { GraphType::Scatter } else { GraphType::Line };
-            ds.push(Dataset::default().marker(DotMarker::Braille).graph_type(gt).style(pal.series(*i)).data(seg));
-        }
-    }
-    if p.threshold.is_some() {
-        ds.push(
-            Dataset::default()
-                .marker(DotMarker::Braille)
-                .graph_type(GraphType::Line)
-                .style(pal.fg(pal.threshold))
-                .data(&threshold_pts),
-        );
-    }
-    for pts in &marker_pts {
-        ds.push(
-            Dataset::default().marker(DotMarker::Dot).graph_type(GraphType::Line).style(pal.fg(pal.marker)).data(pts),
-        );
     }
 
     let inner = b.inner(r);
@@ -452,22 +425,80 @@ fn line_chart(
     let legend = legend_lines(entries, inner.width, max_legend);
     let lh = legend.len() as u16;
     f.render_widget(Paragraph::new(legend), Rect { height: lh, ..inner });
-    let plot = Rect { y: inner.y + lh, height: inner.height - lh, ..inner };
+    let area = Rect { y: inner.y + lh, height: inner.height - lh, ..inner };
+    if area.height < 3 || area.width < 12 {
+        return;
+    }
 
-    let ticks = if r.width >= 60 { 4 } else { 2 };
-    let xlabels: Vec<Span> = (0..=ticks)
-        .map(|k| {
-            let t = from + win * k / ticks;
-            Span::styled(format::hhmm(t, state.utc_offset_secs), pal.dim())
-        })
-        .collect();
-    let ylabels: Vec<Span> =
-        [lo, (lo + hi) / 2.0, hi].iter().map(|v| Span::styled(format::value(*v, p.unit), pal.dim())).collect();
-    let chart = Chart::new(ds)
-        .x_axis(Axis::default().bounds([x0, 0.0]).labels(xlabels).style(pal.dim()))
-        .y_axis(Axis::default().bounds([lo, hi]).labels(ylabels).style(pal.dim()))
-        .legend_position(None);
-    f.render_widget(chart, plot);
+    // Axes: y labels on the left, time labels under the plot.
+    let ylabels = [hi, (lo + hi) / 2.0, lo].map(|v| format::value(v, p.unit));
+    let yw = ylabels.iter().map(|l| l.chars().count()).max().unwrap_or(1) as u16;
+    let plot = Rect { x: area.x + yw + 1, y: area.y, width: area.width - yw - 1, height: area.height - 2 };
+    let buf = f.buffer_mut();
+    let axis = pal.dim();
+    for (k, l) in ylabels.iter().enumerate() {
+        let y = match k {
+            0 => plot.y,
+            1 => plot.y + plot.height / 2,
+            _ => plot.bottom() - 1,
+        };
+        buf.set_string(area.x + yw - l.chars().count() as u16, y, l, axis);
+    }
+    for y in plot.y..plot.bottom() {
+        buf[(plot.x - 1, y)].set_symbol("│").set_style(axis);
+    }
+    buf[(plot.x - 1, plot.bottom())].set_symbol("└").set_style(axis);
+    for x in plot.x..plot.right() {
+        buf[(x, plot.bottom())].set_symbol("─").set_style(axis);
+    }
+    let ticks: i64 = if plot.width >= 50 { 4 } else { 2 };
+    for k in 0..=ticks {
+        let label = format::hhmm(from + win * k / ticks, state.utc_offset_secs);
+        let lw = label.len() as u16;
+        let x = plot.x + ((plot.width.saturating_sub(1)) as i64 * k / ticks) as u16;
+        let x = x.saturating_sub(lw / 2).clamp(area.x, area.right().saturating_sub(lw));
+        buf.set_string(x, plot.bottom() + 1, &label, axis);
+    }
+
+    let color = |st: Style| st.fg.unwrap_or(ratatui::style::Color::Reset);
+    let xs = |t: i64| (t - now) as f64 / 1000.0;
+    let canvas = Canvas::default().marker(DotMarker::Braille).x_bounds([x0, 0.0]).y_bounds([lo, hi]).paint(|ctx| {
+        if let Some((_, t)) = &p.threshold {
+            ctx.draw(&CanvasLine { x1: x0, y1: *t, x2: 0.0, y2: *t, color: color(pal.fg(pal.threshold)) });
+        }
+        for m in &markers {
+            let x = xs(m.at);
+            ctx.draw(&CanvasLine { x1: x, y1: lo, x2: x, y2: hi, color: color(pal.fg(pal.marker)) });
+        }
+        for (i, s) in visible {
+            let c = color(pal.series(*i));
+            let mut prev: Option<(f64, f64)> = None;
+            let mut lone = true;
+            for (t, v) in s.points.iter().filter(|(t, _)| in_window(*t)) {
+                match v.filter(|v| v.is_finite()) {
+                    Some(v) => {
+                        let pt = (xs(*t), v);
+                        if let Some(q) = prev {
+                            ctx.draw(&CanvasLine { x1: q.0, y1: q.1, x2: pt.0, y2: pt.1, color: c });
+                            lone = false;
+                        }
+                        prev = Some(pt);
+                    }
+                    None => {
+                        if let (Some(q), true) = (prev, lone) {
+                            ctx.draw(&Points { coords: &[q], color: c });
+                        }
+                        prev = None;
+                        lone = true;
+                    }
+                }
+            }
+            if let (Some(q), true) = (prev, lone) {
+                ctx.draw(&Points { coords: &[q], color: c });
+            }
+        }
+    });
+    f.render_widget(canvas, plot);
 }
 
 fn bars(pal: &Palette, f: &mut Frame, p: &PanelData, visible: &[(usize, &crate::app::PanelSeries)], b: Block, r: Rect) {
@@ -525,7 +556,13 @@ fn alerts(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
     let vis: Vec<_> = state.visible_alerts().collect();
     let firing = vis.iter().filter(|a| a.state == AlertState::Firing).count();
     let pending = vis.iter().filter(|a| a.state == AlertState::Pending).count();
-    let b = block(state, pal, ALERTS_ID, format!("{} · {firing} firing, {pending} pending", S::ALERTS));
+    let counts = match (firing, pending) {
+        (0, 0) => "none active".to_string(),
+        (f, 0) => format!("{f} {}", S::FIRING),
+        (0, p) => format!("{p} pending"),
+        (f, p) => format!("{f} {}, {p} pending", S::FIRING),
+    };
+    let b = block(state, pal, ALERTS_ID, format!("{} · {counts}", S::ALERTS));
     if vis.is_empty() {
         f.render_widget(Paragraph::new(Span::styled(S::NO_ALERTS, pal.dim())).wrap(Wrap { trim: true }).block(b), r);
         return;
@@ -573,14 +610,181 @@ fn alerts(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
     f.render_widget(t, r);
 }
 
+fn level_style(pal: &Palette, l: Level) -> Style {
+    match l {
+        Level::Critical | Level::Error => pal.fg(pal.bad).add_modifier(Modifier::BOLD),
+        Level::Warning => pal.fg(pal.warn),
+        Level::Info => pal.text(),
+        _ => pal.dim(),
+    }
+}
+
+/// One record on one line: time, level (as a word, not only a colour), [env], logger, message with
+/// search matches highlighted, request id, and a mark when an exception is attached.
+fn log_line<'a>(state: &State, pal: &Palette, rec: &'a LogRecord, show_env: bool, view: Option<&LogView>) -> Line<'a> {
+    let mut spans = Vec::with_capacity(8);
+    let time = match rec.ts_millis {
+        Some(t) => format::clock(t, state.utc_offset_secs),
+        None => rec.timestamp.as_deref().unwrap_or("        ").chars().take(8).collect(),
+    };
+    spans.push(Span::styled(format!("{time} "), pal.dim()));
+    spans.push(Span::styled(format!("{:<5} ", short_level(rec.level)), level_style(pal, rec.level)));
+    if show_env {
+        if let Some(e) = &rec.env {
+            spans.push(Span::styled(format!("{e:<11} "), pal.text()));
+        }
+    }
+    if let Some(l) = &rec.logger {
+        spans.push(Span::styled(format!("{l}: "), pal.dim()));
+    }
+    let msg: &str = if rec.message.is_empty() { &rec.line } else { &rec.message };
+    let marks = view.map(|v| v.highlights(msg)).unwrap_or_default();
+    let mut at = 0;
+    for m in marks {
+        if m.start < at || m.end > msg.len() || !msg.is_char_boundary(m.start) || !msg.is_char_boundary(m.end) {
+            continue;
+        }
+        spans.push(Span::styled(&msg[at..m.start], pal.text()));
+        spans.push(Span::styled(&msg[m.start..m.end], pal.selected().add_modifier(Modifier::UNDERLINED)));
+        at = m.end;
+    }
+    spans.push(Span::styled(&msg[at..], pal.text()));
+    if let Some(id) = &rec.request_id {
+        spans.push(Span::styled(format!("  req={id}"), pal.dim()));
+    }
+    if rec.exception.is_some() {
+        spans.push(Span::styled("  ⤷ exception", pal.fg(pal.bad)));
+    }
+    Line::from(spans)
+}
+
+fn short_level(l: Level) -> &'static str {
+    match l {
+        Level::Unknown => "-",
+        Level::Trace => "TRACE",
+        Level::Debug => "DEBUG",
+        Level::Info => "INFO",
+        Level::Warning => "WARN",
+        Level::Error => "ERROR",
+        Level::Critical => "CRIT",
+    }
+}
+
 fn logs(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
     let l = &state.ui.logs;
-    let env = state.selected_env_name().unwrap_or(S::ALL_ENVS);
-    let follow = if l.follow { "following" } else { "paused" };
-    let search = if l.query.is_empty() { String::new() } else { format!(" · /{}", l.query) };
-    let title = format!("{} · {env} · {follow} · level {}{search}", S::LOGS, l.level.as_str());
-    let b = block(state, pal, LOGS_ID, title);
-    f.render_widget(Paragraph::new(Span::styled(S::LOGS_NOT_WIRED, pal.dim())).wrap(Wrap { trim: true }).block(b), r);
+    let env = state.selected_env_name();
+    let view = env.and_then(|e| state.log_views.get(e));
+    let buf = env.and_then(|e| state.logs.get(e));
+    let follow = match view {
+        Some(v) => v.follow,
+        None => state.log_views.values().all(|v| v.follow),
+    };
+    let mut title = format!(
+        "{} · {} · {} · level {}",
+        S::LOGS,
+        env.unwrap_or(S::ALL_ENVS),
+        if follow { "following" } else { "paused" },
+        level_label(l.level)
+    );
+    if !l.query.is_empty() {
+        title.push_str(&format!(" · /{}", l.query));
+    }
+    let bufs: Vec<&LogBuffer> = match buf {
+        Some(b) => vec![b],
+        None if env.is_some() => vec![],
+        None => state.logs.buffers.values().collect(),
+    };
+    let rate: f64 = bufs.iter().map(|b| b.rate(state.now)).sum();
+    let dropped: u64 = bufs.iter().map(|b| b.dropped()).sum();
+    if !bufs.is_empty() {
+        title.push_str(&format!(" · {}/s", format::short(rate)));
+    }
+    if dropped > 0 {
+        title.push_str(&format!(" · {dropped} dropped at the bound"));
+    }
+    let mut b = block(state, pal, LOGS_ID, title);
+    // A source's own trouble ("connection refused", "file rotated") is shown under the panel.
+    if let Some(n) = bufs.iter().find_map(|b| b.notice.as_deref()) {
+        b = b.title_bottom(Line::from(Span::styled(format!(" {n} "), pal.fg(pal.warn))));
+    }
+    let inner = b.inner(r);
+    f.render_widget(b, r);
+    let h = inner.height as usize;
+    if bufs.iter().all(|b| b.is_empty()) {
+        f.render_widget(Paragraph::new(Span::styled(S::NO_LOG_LINES, pal.dim())), inner);
+        return;
+    }
+    let focused = state.ui.focus == LOGS_ID;
+    let lines: Vec<Line> = match (view, buf) {
+        (Some(v), Some(b)) => {
+            let vis = v.visible();
+            let sel = v.selected_index();
+            // Keep the selection on screen; following keeps the newest at the bottom.
+            let end = sel.map_or(vis.len(), |i| i + 1).max(h.min(vis.len()));
+            let start = end.saturating_sub(h);
+            vis[start..end]
+                .iter()
+                .filter_map(|&seq| b.get(seq).map(|rec| (seq, rec)))
+                .map(|(seq, rec)| {
+                    let line = log_line(state, pal, rec, false, Some(v));
+                    if focused && Some(seq) == v.selected() {
+                        line.style(pal.selected())
+                    } else {
+                        line
+                    }
+                })
+                .collect()
+        }
+        _ => {
+            // All environments: the newest lines of each, merged by time.
+            let mut recs: Vec<(&LogRecord, Option<&LogView>)> = Vec::new();
+            for (e, v) in &state.log_views {
+                if let Some(b) = state.logs.get(e) {
+                    let vis = v.visible();
+                    let from = vis.len().saturating_sub(h);
+                    recs.extend(vis[from..].iter().filter_map(|&s| b.get(s)).map(|r| (r, Some(v))));
+                }
+            }
+            recs.sort_by_key(|(r, _)| r.ts_millis);
+            let from = recs.len().saturating_sub(h);
+            recs[from..].iter().map(|(rec, v)| log_line(state, pal, rec, true, *v)).collect()
+        }
+    };
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+fn log_overlay(state: &State, pal: &Palette, f: &mut Frame, area: Rect, o: &LogOverlay) {
+    let key = |k: &str| Span::styled(format!("{k:<12} "), pal.dim());
+    let (title, lines): (String, Vec<Line>) = match o {
+        LogOverlay::Details(env, seq) => {
+            let Some(rec) = state.logs.get(env).and_then(|b| b.get(*seq)) else { return };
+            let d = crate::logs::details(rec, state.trace_url.as_deref());
+            let mut lines: Vec<Line> =
+                d.fields.iter().map(|(k, v)| Line::from(vec![key(k), Span::styled(v.clone(), pal.text())])).collect();
+            if let Some(link) = &d.trace_link {
+                lines.push(Line::from(vec![
+                    key("trace"),
+                    Span::styled(link.clone(), pal.title().add_modifier(Modifier::UNDERLINED)),
+                ]));
+            }
+            if !d.exception.is_empty() {
+                lines.push(Line::from(key("exception")));
+                for e in &d.exception {
+                    lines.push(Line::from(Span::styled(format!("  {e}"), pal.fg(pal.bad))));
+                }
+            }
+            (S::LOG_DETAILS.to_string(), lines)
+        }
+        LogOverlay::Correlate(id) => {
+            let recs = crate::logs::correlate(id, state.logs.buffers.values());
+            (S::correlated(id), recs.into_iter().map(|r| log_line(state, pal, r, true, None)).collect())
+        }
+    };
+    let r = centered(area, area.width.saturating_sub(6).max(40), area.height.saturating_sub(4).max(10));
+    f.render_widget(Clear, r);
+    let p =
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(overlay_block(pal, &title, "c correlate · Esc close"));
+    f.render_widget(p, r);
 }
 
 fn centered(area: Rect, w: u16, h: u16) -> Rect {

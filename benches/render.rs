@@ -1,0 +1,60 @@
+//! Frame render cost at 200x50 with every panel on screen (issue 4: p99 <= 2 ms), into ratatui's
+//! `TestBackend`. Criterion reports the mean/median; the p50/p99 over single frames are printed
+//! first, since the goal is stated as a tail figure.
+//!
+//! cargo bench --bench render
+
+use criterion::{criterion_group, Criterion};
+use opsdeck::tui::{fixture, view};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use std::hint::black_box;
+use std::time::Instant;
+
+fn frames(c: &mut Criterion) {
+    let state = fixture::full();
+    for (w, h) in [(200u16, 50u16), (160, 45), (80, 24)] {
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        c.bench_function(&format!("render {w}x{h}"), |b| {
+            b.iter(|| {
+                term.draw(|f| view(black_box(&state), f)).unwrap();
+            })
+        });
+    }
+}
+
+fn tail_latency() {
+    let state = fixture::full();
+    let mut term = Terminal::new(TestBackend::new(200, 50)).unwrap();
+    // `draw` diffs against the previous frame, as on a real terminal; force full repaints half the
+    // time so both paths are in the sample.
+    for _ in 0..200 {
+        term.draw(|f| view(&state, f)).unwrap();
+    }
+    let mut us: Vec<f64> = (0..3000)
+        .map(|i| {
+            if i % 2 == 0 {
+                term.clear().unwrap();
+            }
+            let t = Instant::now();
+            term.draw(|f| view(black_box(&state), f)).unwrap();
+            t.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    us.sort_by(f64::total_cmp);
+    let q = |p: f64| us[((us.len() - 1) as f64 * p) as usize];
+    println!(
+        "render 200x50 single frames: p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs (goal p99 <= 2000 µs)",
+        q(0.5),
+        q(0.99),
+        q(1.0)
+    );
+}
+
+criterion_group!(benches, frames);
+
+fn main() {
+    tail_latency();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
