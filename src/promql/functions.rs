@@ -3,14 +3,14 @@
 use chrono::{Datelike, TimeZone, Timelike, Utc};
 use promql_parser::parser::{Call, Expr};
 
-use super::engine::{drop_name, dur_ms, insertion_sort_by, unwrap_parens, valid_label_name, Ev, Smp, Val};
+use super::engine::{
+    drop_name, dur_ms, insertion_sort_by, offset_ms, unwrap_parens, valid_label_name, Ev, FxMap, FxSet, Smp, Val,
+};
 use super::{EvalError, RangeSeries};
 use crate::tsdb::{Labels, Sample};
 
-/// The matrix argument of a range function, resolved at one step.
+/// The window of a range function's matrix argument at one step.
 struct Window {
-    /// Each input series (with its name) and its samples inside the window.
-    series: Vec<(Labels, Vec<Sample>)>,
     range_start: i64,
     range_end: i64,
     range_ms: i64,
@@ -23,31 +23,36 @@ fn string_arg(e: &Expr) -> Result<String, EvalError> {
     }
 }
 
-/// The range argument (matrix selector or subquery) at `t`.
-fn window(ev: &Ev, arg: &Expr, t: i64) -> Result<Window, EvalError> {
+/// Calls `f(labels, labels without name if known, samples)` for each series of the range
+/// argument (matrix selector or subquery) at `t`, without copying stored samples.
+fn each_window(
+    ev: &Ev,
+    arg: &Expr,
+    t: i64,
+    mut f: impl FnMut(&Window, &Labels, Option<&Labels>, &[Sample]) -> Result<(), EvalError>,
+) -> Result<(), EvalError> {
     match unwrap_parens(arg) {
         Expr::MatrixSelector(ms) => {
             let range = dur_ms(&ms.range);
-            let mut series = Vec::new();
-            let (mint, maxt) = ev.for_each_window(&ms.vs, range, t, |l, w| {
-                series.push((l.clone(), w.to_vec()));
-                Ok(())
-            })?;
-            Ok(Window { series, range_start: mint, range_end: maxt, range_ms: range })
+            let maxt = ev.at_time(&ms.vs.at, t).saturating_sub(offset_ms(&ms.vs.offset));
+            let w = Window { range_start: maxt.saturating_sub(range), range_end: maxt, range_ms: range };
+            ev.for_each_window(&ms.vs, range, t, |s, pts| f(&w, &s.labels, Some(s.labels_without_name()), pts))?;
+            Ok(())
         }
         Expr::Subquery(sq) => {
             let (m, mint, maxt) = ev.subquery(sq, t)?;
-            let series = m
-                .into_iter()
-                .filter_map(|RangeSeries { labels, samples }| {
-                    let w: Vec<Sample> = samples
-                        .into_iter()
-                        .filter(|s| s.t >= mint && s.t <= maxt && !crate::tsdb::is_stale(s.v))
-                        .collect();
-                    (!w.is_empty()).then_some((labels, w))
-                })
-                .collect();
-            Ok(Window { series, range_start: mint, range_end: maxt, range_ms: dur_ms(&sq.range) })
+            let w = Window { range_start: mint, range_end: maxt, range_ms: dur_ms(&sq.range) };
+            for RangeSeries { labels, samples } in &m {
+                let pts: Vec<Sample> = samples
+                    .iter()
+                    .filter(|s| s.t >= mint && s.t <= maxt && !crate::tsdb::is_stale(s.v))
+                    .copied()
+                    .collect();
+                if !pts.is_empty() {
+                    f(&w, labels, None, &pts)?;
+                }
+            }
+            Ok(())
         }
         _ => Err(EvalError::new("expected a range vector argument")),
     }
@@ -101,9 +106,9 @@ pub(crate) fn call(ev: &Ev, c: &Call, t: i64) -> Result<Val, EvalError> {
         "floor" => simple(f64::floor),
         "exp" => simple(f64::exp),
         "sqrt" => simple(f64::sqrt),
-        "ln" => simple(f64::ln),
-        "log2" => simple(f64::log2),
-        "log10" => simple(f64::log10),
+        "ln" => simple(go_log),
+        "log2" => simple(go_log2),
+        "log10" => simple(|v| go_log(v) * std::f64::consts::LOG10_E),
         "sin" => simple(f64::sin),
         "cos" => simple(f64::cos),
         "tan" => simple(f64::tan),
@@ -269,6 +274,73 @@ pub(crate) fn call(ev: &Ev, c: &Call, t: i64) -> Result<Val, EvalError> {
     }
 }
 
+/// Go's math.Frexp: x = frac * 2^exp with |frac| in [0.5, 1).
+fn go_frexp(x: f64) -> (f64, i32) {
+    if x == 0.0 || x.is_nan() || x.is_infinite() {
+        return (x, 0);
+    }
+    let (mut x, mut exp) = (x, 0);
+    if x.abs() < f64::MIN_POSITIVE {
+        // Subnormal: normalise first.
+        x *= (1u64 << 52) as f64;
+        exp = -52;
+    }
+    let bits = x.to_bits();
+    exp += ((bits >> 52) & 0x7ff) as i32 - 1022;
+    let frac = f64::from_bits((bits & !(0x7ff << 52)) | (1022 << 52));
+    (frac, exp)
+}
+
+/// Go's math.Log2 (Log10 is Log(x) * (1/Ln10)): these round differently from libm's.
+fn go_log2(x: f64) -> f64 {
+    let (frac, exp) = go_frexp(x);
+    // Exact powers of two give exact answers.
+    if frac == 0.5 {
+        return (exp - 1) as f64;
+    }
+    go_log(frac) * std::f64::consts::LOG2_E + exp as f64
+}
+
+/// Go's math.Log (FreeBSD's e_log.c algorithm), which differs from glibc's in the last bit for
+/// some inputs; promtool compares exactly.
+// The constants are written as in the reference source, so they can be checked against it.
+#[allow(clippy::excessive_precision)]
+fn go_log(x: f64) -> f64 {
+    const LN2_HI: f64 = 6.93147180369123816490e-01;
+    const LN2_LO: f64 = 1.90821492927058770002e-10;
+    const L1: f64 = 6.666666666666735130e-01;
+    const L2: f64 = 3.999999999940941908e-01;
+    const L3: f64 = 2.857142874366239149e-01;
+    const L4: f64 = 2.222219843214978396e-01;
+    const L5: f64 = 1.818357216161805012e-01;
+    const L6: f64 = 1.531383769920937332e-01;
+    const L7: f64 = 1.479819860511658591e-01;
+    if x.is_nan() || x == f64::INFINITY {
+        return x;
+    }
+    if x < 0.0 {
+        return f64::NAN;
+    }
+    if x == 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    let (mut f1, mut ki) = go_frexp(x);
+    if f1 < std::f64::consts::SQRT_2 / 2.0 {
+        f1 *= 2.0;
+        ki -= 1;
+    }
+    let f = f1 - 1.0;
+    let k = ki as f64;
+    let s = f / (2.0 + f);
+    let s2 = s * s;
+    let s4 = s2 * s2;
+    let t1 = s2 * (L1 + s4 * (L3 + s4 * (L5 + s4 * L7)));
+    let t2 = s4 * (L2 + s4 * (L4 + s4 * L6));
+    let r = t1 + t2;
+    let hfsq = 0.5 * f * f;
+    k * LN2_HI - ((hfsq - (s * (hfsq + r) + k * LN2_LO)) - f)
+}
+
 /// Go's float→int64 conversion on amd64 gives i64::MIN for NaN and out-of-range values.
 fn go_f64_to_i64(v: f64) -> i64 {
     const LIMIT: f64 = 9_223_372_036_854_775_808.0; // 2^63
@@ -316,7 +388,7 @@ fn go_min(a: f64, b: f64) -> f64 {
 
 fn dedup_checked(v: Vec<Smp>) -> Result<Val, EvalError> {
     if v.len() > 1 {
-        let mut seen = std::collections::HashSet::with_capacity(v.len());
+        let mut seen = FxSet::with_capacity_and_hasher(v.len(), Default::default());
         if v.iter().any(|s| !seen.insert(&s.labels)) {
             return Err(EvalError::new("vector cannot contain metrics with the same labelset"));
         }
@@ -366,91 +438,124 @@ fn range_function(ev: &Ev, name: &str, args: &[&Expr], mi: usize, t: i64) -> Res
             return Err(EvalError::new(format!("invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}")));
         }
     }
-    let w = window(ev, args[mi], t)?;
     if name == "absent_over_time" {
-        if !w.series.is_empty() {
+        let mut any = false;
+        each_window(ev, args[mi], t, |_, _, _, _| {
+            any = true;
+            Ok(())
+        })?;
+        if any {
             return Ok(Val::Vector(Vec::new()));
         }
         return Ok(Val::Vector(vec![Smp { labels: absent_labels(args[mi]), v: 1.0, t }]));
     }
-    let mut out = Vec::with_capacity(w.series.len());
-    for (labels, pts) in &w.series {
-        let v = match name {
-            "rate" => extrapolated_rate(pts, &w, true, true),
-            "increase" => extrapolated_rate(pts, &w, true, false),
-            "delta" => extrapolated_rate(pts, &w, false, false),
-            "irate" => instant_value(pts, true),
-            "idelta" => instant_value(pts, false),
-            "deriv" => {
-                if pts.len() < 2 {
-                    None
-                } else {
-                    Some(linear_regression(pts, pts[0].t).0)
-                }
-            }
-            "predict_linear" => {
-                if pts.len() < 2 {
-                    None
-                } else {
-                    let (slope, intercept) = linear_regression(pts, t);
-                    Some(slope * scalars[0] + intercept)
-                }
-            }
-            "holt_winters" | "double_exponential_smoothing" => holt_winters(pts, scalars[0], scalars[1]),
-            "changes" => {
-                let mut n = 0;
-                for p in pts.windows(2) {
-                    let (prev, cur) = (p[0].v, p[1].v);
-                    if cur != prev && !(cur.is_nan() && prev.is_nan()) {
-                        n += 1;
-                    }
-                }
-                Some(n as f64)
-            }
-            "resets" => Some(pts.windows(2).filter(|p| p[1].v < p[0].v).count() as f64),
-            "avg_over_time" => Some(avg_over_time(pts)),
-            "count_over_time" => Some(pts.len() as f64),
-            "last_over_time" => Some(pts[pts.len() - 1].v),
-            "present_over_time" => Some(1.0),
-            "max_over_time" => {
-                let mut m = pts[0].v;
-                for p in pts {
-                    if p.v > m || m.is_nan() {
-                        m = p.v;
-                    }
-                }
-                Some(m)
-            }
-            "min_over_time" => {
-                let mut m = pts[0].v;
-                for p in pts {
-                    if p.v < m || m.is_nan() {
-                        m = p.v;
-                    }
-                }
-                Some(m)
-            }
-            "sum_over_time" => {
-                let (mut sum, mut c) = (0.0, 0.0);
-                for p in pts {
-                    (sum, c) = kahan_inc(p.v, sum, c);
-                }
-                Some(if sum.is_infinite() { sum } else { sum + c })
-            }
-            "quantile_over_time" => {
-                let mut vals: Vec<f64> = pts.iter().map(|p| p.v).collect();
-                Some(quantile(scalars[0], &mut vals))
-            }
-            "stddev_over_time" => Some(stdvar_over_time(pts).sqrt()),
-            "stdvar_over_time" => Some(stdvar_over_time(pts)),
-            other => return Err(EvalError::unsupported(&format!("function {other}()"))),
-        };
-        if let Some(v) = v {
-            let l = if name == "last_over_time" { labels.clone() } else { drop_name(labels) };
+    let mut out = Vec::new();
+    each_window(ev, args[mi], t, |w, labels, unnamed, pts| {
+        if let Some(v) = range_value(name, pts, w, &scalars, t)? {
+            let l = if name == "last_over_time" {
+                labels.clone()
+            } else {
+                unnamed.cloned().unwrap_or_else(|| drop_name(labels))
+            };
             out.push(Smp { labels: l, v, t });
         }
+        Ok(())
+    })?;
+    // Distinct stored series with one fixed name stay distinct without it: skip the check.
+    if fixed_name(args[mi]) {
+        return Ok(Val::Vector(out));
     }
     dedup_checked(out)
+}
+
+/// Whether a range argument selects series of a single metric name.
+fn fixed_name(arg: &Expr) -> bool {
+    match unwrap_parens(arg) {
+        Expr::MatrixSelector(ms) => {
+            ms.vs.name.is_some()
+                || ms
+                    .vs
+                    .matchers
+                    .matchers
+                    .iter()
+                    .any(|m| m.name == "__name__" && matches!(m.op, promql_parser::label::MatchOp::Equal))
+        }
+        _ => false,
+    }
+}
+
+/// One range function over one series' window.
+fn range_value(name: &str, pts: &[Sample], w: &Window, scalars: &[f64], t: i64) -> Result<Option<f64>, EvalError> {
+    Ok(match name {
+        "rate" => extrapolated_rate(pts, w, true, true),
+        "increase" => extrapolated_rate(pts, w, true, false),
+        "delta" => extrapolated_rate(pts, w, false, false),
+        "irate" => instant_value(pts, true),
+        "idelta" => instant_value(pts, false),
+        "deriv" => {
+            if pts.len() < 2 {
+                None
+            } else {
+                Some(linear_regression(pts, pts[0].t).0)
+            }
+        }
+        "predict_linear" => {
+            if pts.len() < 2 {
+                None
+            } else {
+                let (slope, intercept) = linear_regression(pts, t);
+                Some(slope * scalars[0] + intercept)
+            }
+        }
+        "holt_winters" | "double_exponential_smoothing" => holt_winters(pts, scalars[0], scalars[1]),
+        "changes" => {
+            let mut n = 0;
+            for p in pts.windows(2) {
+                let (prev, cur) = (p[0].v, p[1].v);
+                if cur != prev && !(cur.is_nan() && prev.is_nan()) {
+                    n += 1;
+                }
+            }
+            Some(n as f64)
+        }
+        "resets" => Some(pts.windows(2).filter(|p| p[1].v < p[0].v).count() as f64),
+        "avg_over_time" => Some(avg_over_time(pts)),
+        "count_over_time" => Some(pts.len() as f64),
+        "last_over_time" => Some(pts[pts.len() - 1].v),
+        "present_over_time" => Some(1.0),
+        "max_over_time" => {
+            let mut m = pts[0].v;
+            for p in pts {
+                if p.v > m || m.is_nan() {
+                    m = p.v;
+                }
+            }
+            Some(m)
+        }
+        "min_over_time" => {
+            let mut m = pts[0].v;
+            for p in pts {
+                if p.v < m || m.is_nan() {
+                    m = p.v;
+                }
+            }
+            Some(m)
+        }
+        "sum_over_time" => {
+            let (mut sum, mut c) = (0.0, 0.0);
+            for p in pts {
+                (sum, c) = kahan_inc(p.v, sum, c);
+            }
+            Some(if sum.is_infinite() { sum } else { sum + c })
+        }
+        "quantile_over_time" => {
+            let mut vals: Vec<f64> = pts.iter().map(|p| p.v).collect();
+            Some(quantile(scalars[0], &mut vals))
+        }
+        "stddev_over_time" => Some(stdvar_over_time(pts).sqrt()),
+        "stdvar_over_time" => Some(stdvar_over_time(pts)),
+        other => return Err(EvalError::unsupported(&format!("function {other}()"))),
+    })
 }
 
 fn kahan_inc(inc: f64, sum: f64, mut c: f64) -> (f64, f64) {
@@ -512,8 +617,8 @@ fn extrapolated_rate(pts: &[Sample], w: &Window, is_counter: bool, is_rate: bool
             prev = p.v;
         }
     }
-    let mut duration_to_start = (first.t - w.range_start) as f64 / 1000.0;
-    let duration_to_end = (w.range_end - last.t) as f64 / 1000.0;
+    let mut duration_to_start = first.t.saturating_sub(w.range_start) as f64 / 1000.0;
+    let duration_to_end = w.range_end.saturating_sub(last.t) as f64 / 1000.0;
     let sampled_interval = (last.t - first.t) as f64 / 1000.0;
     let avg_between = sampled_interval / (pts.len() - 1) as f64;
     if is_counter && result > 0.0 && first.v >= 0.0 {
@@ -644,7 +749,7 @@ fn insertion_sort_or_sort(vals: &mut [f64]) {
 fn histogram_quantile(q: f64, v: Vec<Smp>) -> Result<Val, EvalError> {
     // Group buckets by their labels without `le` (and without the name).
     let mut groups: Vec<(Labels, Vec<(f64, f64)>)> = Vec::new();
-    let mut index: std::collections::HashMap<Labels, usize> = std::collections::HashMap::new();
+    let mut index: FxMap<Labels, usize> = FxMap::default();
     for s in v {
         let Some(le) = s.labels.get("le") else { continue };
         let Ok(ub) = le.trim().parse::<f64>() else { continue };

@@ -184,3 +184,6 @@ mod parse_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Prometheus's staleness marker: a NaN with this exact bit pattern.
 pub const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
@@ -158,6 +158,8 @@ impl Matcher {
 
 pub struct Series {
     pub labels: Labels,
+    /// `labels` without `__name__`, kept because most PromQL functions drop the name.
+    unnamed: Labels,
     /// Sorted by time; appends out of order are dropped.
     samples: Vec<Sample>,
     /// Index of the first live sample; trimmed lazily so appends stay amortised O(1).
@@ -165,6 +167,11 @@ pub struct Series {
 }
 
 impl Series {
+    /// The label set without `__name__` (shares the interned strings).
+    pub fn labels_without_name(&self) -> &Labels {
+        &self.unnamed
+    }
+
     pub fn samples(&self) -> &[Sample] {
         &self.samples[self.head..]
     }
@@ -172,14 +179,68 @@ impl Series {
     /// Samples with `mint <= t <= maxt`.
     pub fn range(&self, mint: i64, maxt: i64) -> &[Sample] {
         let s = self.samples();
-        let lo = s.partition_point(|x| x.t < mint);
-        let hi = s.partition_point(|x| x.t <= maxt);
-        &s[lo..hi.max(lo)]
+        let lo = first_at_or_after(s, mint);
+        // Windows are short: gallop forward from the lower bound instead of a second full search.
+        let hi = lo + gallop(&s[lo..], |x| x.t <= maxt);
+        &s[lo..hi]
+    }
+
+    /// Index of the first sample with time > `t` (so `samples()[i-1]` is the newest at or before `t`).
+    pub fn after(&self, t: i64) -> usize {
+        first_at_or_after(self.samples(), t.saturating_add(1))
     }
 
     pub fn last(&self) -> Option<&Sample> {
         self.samples().last()
     }
+}
+
+/// Index of the first sample with `t >= target`. Samples are nearly evenly spaced (scrapes,
+/// rule steps), so start from an interpolated guess and gallop: this touches a couple of cache
+/// lines where a plain binary search over a long series misses the cache on every probe.
+fn first_at_or_after(s: &[Sample], target: i64) -> usize {
+    let n = s.len();
+    if n == 0 || s[0].t >= target {
+        return 0;
+    }
+    if s[n - 1].t < target {
+        return n;
+    }
+    // Here s[0].t < target <= s[n-1].t, so n >= 2 and span > 0.
+    let span = (s[n - 1].t - s[0].t) as i128;
+    let guess = (((target - s[0].t) as i128 * (n - 1) as i128) / span) as usize;
+    let g = guess.min(n - 1);
+    if s[g].t < target {
+        // Answer in (g, n-1].
+        g + 1 + gallop(&s[g + 1..], |x| x.t < target)
+    } else {
+        // Answer in [0, g]: gallop backwards for the last sample before target.
+        let mut step = 1;
+        let mut hi = g; // s[hi].t >= target
+        loop {
+            let lo = hi.saturating_sub(step);
+            if s[lo].t < target {
+                return lo + 1 + s[lo + 1..hi].partition_point(|x| x.t < target);
+            }
+            if lo == 0 {
+                return 0;
+            }
+            hi = lo;
+            step *= 2;
+        }
+    }
+}
+
+/// Length of the prefix of `s` satisfying `pred` (which must be true then false), found by
+/// exponential then binary search: cheap when the prefix is short.
+fn gallop(s: &[Sample], pred: impl Fn(&Sample) -> bool) -> usize {
+    let mut end = 1;
+    while end <= s.len() && pred(&s[end - 1]) {
+        end *= 2;
+    }
+    let lo = end / 2;
+    let hi = end.min(s.len());
+    lo + s[lo..hi].partition_point(&pred)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,6 +264,9 @@ impl Default for StorageOptions {
     }
 }
 
+/// (series count when computed, matching series ids).
+type CachedSelection = (usize, Arc<Vec<usize>>);
+
 #[derive(Default)]
 pub struct Storage {
     opts: StorageOptions,
@@ -214,6 +278,10 @@ pub struct Storage {
     /// Series refused because of `max_series`.
     pub dropped_series: u64,
     samples: usize,
+    /// Selector results by matcher set: (series count when computed, matching ids). Series ids
+    /// are append-only, so an entry is brought up to date by testing only the newer series;
+    /// this keeps regex matching out of the per-step cost of rule evaluation.
+    sel_cache: Mutex<HashMap<String, CachedSelection>>,
 }
 
 impl Storage {
@@ -254,7 +322,8 @@ impl Storage {
             .unwrap_or_else(|| Arc::from(""));
         self.by_name.entry(name).or_default().push(id);
         self.by_labels.insert(labels.clone(), id);
-        self.series.push(Series { labels, samples: Vec::new(), head: 0 });
+        let unnamed = labels.without_name();
+        self.series.push(Series { labels, unnamed, samples: Vec::new(), head: 0 });
         Ok(id)
     }
 
@@ -283,6 +352,52 @@ impl Storage {
             None => Box::new(0..self.series.len()),
         };
         ids.map(move |i| &self.series[i]).filter(move |s| matchers.iter().all(|m| m.matches(s.labels.get(&m.name))))
+    }
+
+    /// Ids of the series matching every matcher, cached per matcher set.
+    pub fn select_ids(&self, matchers: &[Matcher]) -> Arc<Vec<usize>> {
+        let mut key = String::new();
+        for m in matchers {
+            let op = match m.op {
+                MatchOp::Equal => "=",
+                MatchOp::NotEqual => "!=",
+                MatchOp::Regex(_) => "=~",
+                MatchOp::NotRegex(_) => "!~",
+            };
+            key.push_str(&m.name);
+            key.push_str(op);
+            key.push_str(&m.value);
+            key.push('\u{ff}');
+        }
+        let n = self.series.len();
+        let mut cache = self.sel_cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((seen, ids)) = cache.get(&key) {
+            if *seen == n {
+                return ids.clone();
+            }
+        }
+        let matches = |i: usize| matchers.iter().all(|m| m.matches(self.series[i].labels.get(&m.name)));
+        let (seen, mut ids) = match cache.remove(&key) {
+            Some((seen, ids)) => (seen, Arc::unwrap_or_clone(ids)),
+            None => (0, Vec::new()),
+        };
+        if seen == 0 {
+            let by_name = matchers.iter().find(|m| m.name == "__name__" && matches!(m.op, MatchOp::Equal));
+            match by_name {
+                Some(m) => ids
+                    .extend(self.by_name.get(m.value.as_str()).into_iter().flatten().copied().filter(|&i| matches(i))),
+                None => ids.extend((0..n).filter(|&i| matches(i))),
+            }
+        } else {
+            ids.extend((seen..n).filter(|&i| matches(i)));
+        }
+        let ids = Arc::new(ids);
+        // Bound the cache: ad-hoc queries must not grow it without limit.
+        if cache.len() > 4096 {
+            cache.clear();
+        }
+        cache.insert(key, (n, ids.clone()));
+        ids
     }
 
     pub fn series(&self) -> impl Iterator<Item = &Series> {
@@ -361,11 +476,32 @@ mod tests {
         let got: Vec<_> = s.select(&m).collect();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].range(2000, 4000).len(), 3);
-        // Anchored: `!~ "a"` excludes only a value that is exactly "a".
-        let neg = [Matcher::equal("__name__", "up"), Matcher::regex("job", "a", true).unwrap()];
-        assert_eq!(s.select(&neg).count(), 2);
         let neg = [Matcher::equal("__name__", "up"), Matcher::regex("job", "a.*", true).unwrap()];
         assert_eq!(s.select(&neg).count(), 1);
+        let anchored = [Matcher::equal("__name__", "up"), Matcher::regex("job", "a", true).unwrap()];
+        assert_eq!(s.select(&anchored).count(), 2, "regexes are fully anchored");
+    }
+
+    #[test]
+    fn range_search_matches_linear_scan() {
+        let mut st = Storage::new(StorageOptions { retention_ms: i64::MAX / 4, max_series: 10 });
+        let l = l(&[("__name__", "x")]);
+        // Irregular spacing, so the interpolated guess is often wrong.
+        let mut t = 0;
+        for i in 0..300i64 {
+            t += 1 + (i * 7919) % 13 + if i % 50 == 0 { 500 } else { 0 };
+            st.append(&l, t, i as f64).unwrap();
+        }
+        let s = st.get(0);
+        let all = s.samples();
+        for mint in (-20..t + 20).step_by(3) {
+            for width in [0, 1, 5, 60, 1000] {
+                let want: Vec<_> = all.iter().filter(|x| x.t >= mint && x.t <= mint + width).copied().collect();
+                assert_eq!(s.range(mint, mint + width), &want[..], "mint {mint} width {width}");
+            }
+            assert_eq!(s.after(mint), all.iter().filter(|x| x.t <= mint).count());
+        }
+        assert!(s.range(10, 5).is_empty());
     }
 
     #[test]

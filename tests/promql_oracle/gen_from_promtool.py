@@ -2,7 +2,7 @@
 """Regenerate promtool_answers.test: evaluates every expression in exprs.txt at several times
 with Prometheus 2.42's `promtool test rules` (expecting nothing, so promtool prints what it got)
 and writes those answers in promqltest format. Needs promtool and PyYAML.
-Run: python3 tests/promql_oracle/gen_from_promtool.py"""
+Run: python3 tests/promql_oracle/gen_from_promtool.py [EXPRS_FILE [OUT_FILE]]"""
 import yaml, subprocess, re, sys, os, tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 TMP = tempfile.mkdtemp()
@@ -23,7 +23,7 @@ series = [
   ('info{job="db",version="9",team="y"}', '1x60'),
   ('gauge{k="a"}', '1 0.5 0.25 0.125 3 3 3 2.5 2.49 -2.5 -0.5 0.5 1.5 2x50'),
 ]
-exprs = [l.strip() for l in open(os.path.join(HERE,'exprs.txt')) if l.strip() and not l.startswith('#')]
+exprs = [l.strip() for l in open(sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE,'exprs.txt')) if l.strip() and not l.startswith('#')]
 times = ['5m','13m','21m30s','30m','44m','59m']
 tests = [{'interval':'1m','input_series':[{'series':s,'values':v} for s,v in series],
           'promql_expr_test':[{'expr':e,'eval_time':t} for e in exprs for t in times] + [{'expr':'vector(1)','eval_time':'100m'}]}]
@@ -59,5 +59,5 @@ for e in exprs:
                 else:
                     lines.append('  '+lab+' '+val)
         lines.append('')
-open(os.path.join(HERE,'promtool_answers.test'),'w').write('\n'.join(lines)+'\n')
+open(sys.argv[2] if len(sys.argv) > 2 else os.path.join(HERE,'promtool_answers.test'),'w').write('\n'.join(lines)+'\n')
 print(out[:3000] if '-v' in sys.argv else len(res))
