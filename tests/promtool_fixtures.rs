@@ -235,3 +235,110 @@ fn generated_tests_agree_with_promtool() {
     assert!(checked >= 20 && firing > 10 && samples > 100, "the generator must exercise alerts and samples");
     assert!(disagree.is_empty(), "{}", disagree.join("\n"));
 }
+
+const ASSET_TEST: &str = r#"rule_files: [__RULES__]
+evaluation_interval: 30s
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'http_requests_total{env="production",endpoint="/api",status="200"}'
+        values: '0+100x20'
+      - series: 'http_requests_total{env="production",endpoint="/api",status="500"}'
+        values: '0+1x20'
+      - series: 'http_requests_total{env="staging",endpoint="/api",status="200"}'
+        values: '0+90x20'
+      - series: 'http_requests_total{env="staging",endpoint="/api",status="503"}'
+        values: '0+10x20'
+      - series: 'http_request_duration_seconds_bucket{env="production",le="0.5"}'
+        values: '0+90x20'
+      - series: 'http_request_duration_seconds_bucket{env="production",le="2.5"}'
+        values: '0+95x20'
+      - series: 'http_request_duration_seconds_bucket{env="production",le="5"}'
+        values: '0+100x20'
+      - series: 'http_request_duration_seconds_bucket{env="production",le="+Inf"}'
+        values: '0+100x20'
+      - series: 'scraper_requests_total{env="production",platform="x",status="error"}'
+        values: '0+1x20'
+    alert_rule_test:
+      - eval_time: 4m
+        alertname: HighErrorRate
+        exp_alerts: []
+      - eval_time: 12m
+        alertname: HighErrorRate
+        exp_alerts:
+          - exp_labels: {env: staging, severity: critical}
+            exp_annotations:
+              summary: "staging: 10% of requests fail with 5xx"
+              description: "More than 5% of HTTP requests in staging have answered with a 5xx status for 5 minutes (now 10%)."
+              runbook_url: https://runbooks.example.org/revolvr/high-error-rate
+      - eval_time: 12m
+        alertname: SlowResponseTime
+        exp_alerts:
+          - exp_labels: {env: production, severity: warning}
+            exp_annotations:
+              summary: "production: p95 latency is 2.5s"
+              description: "The 95th percentile of HTTP request duration in production has been above 2s for 5 minutes (now 2.5s)."
+              runbook_url: https://runbooks.example.org/revolvr/slow-response-time
+      - eval_time: 16m
+        alertname: ScraperFailures
+        exp_alerts:
+          - exp_labels: {env: production, platform: x, severity: warning}
+            exp_annotations:
+              summary: "production: 10 x scraper errors in 10m"
+              description: "Scraper requests to x in production failed more than 5 times in the last 10 minutes (10.0)."
+              runbook_url: https://runbooks.example.org/revolvr/scraper-failures
+"#;
+
+/// The reference rule as the app shipped it: 1% of errors in production fires it.
+const SEED_RULES: &str = "groups:\n  - name: revolvr.rules\n    rules:\n      - alert: HighErrorRate\n        expr: rate(http_requests_total{status=~\"5..\"}[5m]) / rate(http_requests_total[5m]) > 0.05\n        for: 5m\n        labels:\n          severity: critical\n";
+const SEED_TEST: &str = r#"rule_files: [seed.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'http_requests_total{env="production",endpoint="/api",status="200"}'
+        values: '0+100x20'
+      - series: 'http_requests_total{env="production",endpoint="/api",status="500"}'
+        values: '0+1x20'
+    alert_rule_test:
+      - eval_time: 12m
+        alertname: HighErrorRate
+        exp_alerts:
+          - exp_labels: {env: production, endpoint: /api, status: "500", severity: critical}
+"#;
+
+/// `assets/alert_rules.yml` behaves as intended (and identically under promtool): 10% of 5xx in
+/// staging fires HighErrorRate, 1% in production does not; the uncorrected seed rule fires on 1%.
+#[test]
+fn shipped_rules_behave_and_the_seed_rule_does_not() {
+    let assets = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/alert_rules.yml");
+    let rf = load_rule_file(&assets).expect("assets/alert_rules.yml loads");
+    assert!(lint_files(&[rf]).is_empty(), "the shipped rules have no lint warnings");
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("assets.test.yml");
+    std::fs::write(&t, ASSET_TEST.replace("__RULES__", &assets.display().to_string())).unwrap();
+    std::fs::write(dir.path().join("seed.yml"), SEED_RULES).unwrap();
+    let seed = dir.path().join("seed.test.yml");
+    std::fs::write(&seed, SEED_TEST).unwrap();
+    if let Err(e) = run_test_file(&t) {
+        panic!("{}", e.join("\n"));
+    }
+    if let Err(e) = run_test_file(&seed) {
+        panic!("{}", e.join("\n"));
+    }
+    let seed_rf = load_rule_file(&dir.path().join("seed.yml")).unwrap();
+    assert!(lint_files(&[seed_rf]).iter().any(|l| l.msg.contains("HighErrorRate") && l.msg.contains("by itself")));
+    if let Some(pt) = promtool() {
+        for f in [&t, &seed] {
+            let out = Command::new(&pt).args(["test", "rules"]).arg(f).output().unwrap();
+            assert!(
+                out.status.success(),
+                "promtool disagrees on {}: {}",
+                f.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let out = Command::new(&pt).args(["check", "rules"]).arg(&assets).output().unwrap();
+        assert!(out.status.success(), "promtool check rules: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}

@@ -252,6 +252,22 @@ impl Default for NotifierConfig {
     }
 }
 
+impl NotifierConfig {
+    /// From the `[alerting]` config section. `external_url` is where `generatorURL` points (empty
+    /// leaves it out).
+    pub fn from_alerting(a: &crate::config::Alerting, external_url: &str) -> NotifierConfig {
+        NotifierConfig {
+            alertmanagers: a.alertmanager.clone(),
+            webhooks: a.webhook.clone(),
+            decoration: Decoration {
+                external_labels: a.external_labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                external_url: external_url.to_string(),
+            },
+            ..Default::default()
+        }
+    }
+}
+
 /// Delivery state of one destination, for the status view.
 #[derive(Debug, Clone)]
 pub struct DestStatus {
@@ -389,6 +405,25 @@ pub struct SilenceRequest {
     pub ends_at_ms: i64,
     pub created_by: String,
     pub comment: String,
+}
+
+impl SilenceRequest {
+    /// Silence exactly this alert (all its labels) from `now_ms` for `duration_ms`.
+    pub fn for_alert(
+        labels: &crate::tsdb::Labels,
+        now_ms: i64,
+        duration_ms: i64,
+        user: &str,
+        comment: &str,
+    ) -> SilenceRequest {
+        SilenceRequest {
+            matchers: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            starts_at_ms: now_ms,
+            ends_at_ms: now_ms + duration_ms,
+            created_by: user.to_string(),
+            comment: comment.to_string(),
+        }
+    }
 }
 
 /// `POST {am}/api/v2/silences`; returns the silence ID.

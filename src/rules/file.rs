@@ -68,7 +68,42 @@ impl fmt::Display for RuleError {
 /// Parse a PromQL expression with the parser every part of opsdeck uses. The error carries the
 /// byte offset of the problem in `src`.
 pub fn parse_promql(src: &str) -> Result<crate::promql::Expr, (Option<usize>, String)> {
-    crate::promql::parse(src).map_err(|e| (Some(e.offset), e.message))
+    crate::promql::parse(src).map_err(|e| {
+        // For an unclosed bracket the useful place is the bracket left open, not the end.
+        let opener = [("parenthes", '(', ')'), ("bracket", '[', ']'), ("brace", '{', '}')]
+            .iter()
+            .find(|(w, _, _)| e.message.contains("unclosed") && e.message.contains(w))
+            .and_then(|(_, o, c)| unmatched_open(src, *o, *c));
+        (Some(opener.unwrap_or(e.offset)), e.message)
+    })
+}
+
+/// Byte offset of the first opener never closed, outside string literals.
+fn unmatched_open(src: &str, open: char, close: char) -> Option<usize> {
+    let mut stack = vec![];
+    let mut quote: Option<char> = None;
+    let mut esc = false;
+    for (i, c) in src.char_indices() {
+        if let Some(q) = quote {
+            if esc {
+                esc = false;
+            } else if c == '\\' {
+                esc = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' | '`' => quote = Some(c),
+            c if c == open => stack.push(i),
+            c if c == close => {
+                stack.pop();
+            }
+            _ => {}
+        }
+    }
+    stack.first().copied()
 }
 
 fn is_metric_name(s: &str) -> bool {
@@ -370,10 +405,53 @@ mod tests {
     fn promql_error_points_into_the_file() {
         let e = parse("groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: rate(x[5m]\n").unwrap_err();
         let s = e[0].to_string();
+        // The value's position, then where in the file the parser stopped (line 5, after `expr: `).
         assert!(s.starts_with("r.yml:5:15: group \"g\", rule 1, \"A\": could not parse expression (at 5:"), "{s}");
+        let e = parse("groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: |\n          sum(\n            rate(x_total[5m]\n          )\n").unwrap_err();
+        assert!(e[0].to_string().contains("(at 6:14)"), "{}", e[0]);
         let e = parse("groups:\n  - name: bad-syntax\n    rules:\n      - record: x\n        expr: 'test +'\n")
             .unwrap_err();
         assert!(e[0].to_string().starts_with("r.yml:5:15:"), "{}", e[0]);
+    }
+
+    #[test]
+    fn hostile_files_never_panic() {
+        let lines = [
+            "groups:",
+            "  - name: g",
+            "    rules:",
+            "      - alert: A",
+            "      - record: r",
+            "        expr: up",
+            "        expr: 'x +'",
+            "        expr: |",
+            "          sum(",
+            "        for: 5m",
+            "        for: [1]",
+            "        labels: {a: '{{'}",
+            "  - {}",
+            "- x",
+            ":",
+            "&a b",
+            "*a",
+            "groups: 5",
+            "    limit: -1",
+            "    interval: 0",
+            "\t",
+            "        annotations: {'': x}",
+            "        expr: \"é(\"",
+        ];
+        let mut seed = 3u64;
+        for _ in 0..3000 {
+            let mut t = String::new();
+            for _ in 0..(seed % 12) {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                t.push_str(lines[(seed >> 33) as usize % lines.len()]);
+                t.push('\n');
+            }
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+            let _ = parse(&t);
+        }
     }
 
     #[test]

@@ -163,6 +163,8 @@ struct Command {
 struct Pipeline {
     decl: Option<String>,
     cmds: Vec<Command>,
+    /// `range $k, $v := ...` / `range $v := ...`: the variables set per element.
+    range_vars: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -362,7 +364,7 @@ impl PState<'_> {
                 _ => break,
             }
         }
-        Ok(Pipeline { decl, cmds })
+        Ok(Pipeline { decl, cmds, range_vars: vec![] })
     }
 
     fn operand(&mut self) -> Result<Arg, String> {
@@ -501,7 +503,19 @@ impl Template {
                     stack.push((Block::With { pipe, body: vec![], in_else: false }, vec![]));
                 }
                 "range" => {
-                    let pipe = parse_pipeline(tail, true).map_err(e)?;
+                    let (vars, rest) = match tail.split_once(":=") {
+                        Some((vs, rest)) if vs.trim().starts_with('$') => {
+                            let vars: Vec<String> =
+                                vs.split(',').map(|v| v.trim().trim_start_matches('$').to_string()).collect();
+                            if vars.len() > 2 || vars.iter().any(|v| v.is_empty()) {
+                                return Err(e(format!("bad range variables {vs:?}")));
+                            }
+                            (vars, rest.trim())
+                        }
+                        _ => (vec![], tail),
+                    };
+                    let mut pipe = parse_pipeline(rest, false).map_err(e)?;
+                    pipe.range_vars = vars;
                     stack.push((Block::Range { pipe, body: vec![], in_else: false }, vec![]));
                 }
                 "else" => {
@@ -518,6 +532,7 @@ impl Template {
                                 let always = Pipeline {
                                     decl: None,
                                     cmds: vec![Command { args: vec![Arg::Lit(Val::Bool(true))] }],
+                                    range_vars: vec![],
                                 };
                                 Block::If { branches, cond: always, in_else: true }
                             } else {
@@ -746,9 +761,20 @@ impl Exec<'_, '_> {
                         Val::Map(m) if !m.is_empty() => {
                             let mut m = m;
                             m.sort();
-                            for (_, val) in m {
+                            let mark = self.vars.len();
+                            for (key, val) in m {
+                                self.vars.truncate(mark);
+                                match p.range_vars.as_slice() {
+                                    [v] => self.vars.push((v.clone(), Val::Str(val.clone()))),
+                                    [k, v] => {
+                                        self.vars.push((k.clone(), Val::Str(key)));
+                                        self.vars.push((v.clone(), Val::Str(val.clone())));
+                                    }
+                                    _ => {}
+                                }
                                 self.items(body, Some(&Val::Str(val)), out)?;
                             }
+                            self.vars.truncate(mark);
                         }
                         Val::Map(_) | Val::Nil => self.items(els, cur, out)?,
                         other => return Err(format!("range can't iterate over {}", other.print())),
@@ -1124,7 +1150,8 @@ fn sprintf(fmt: &str, args: &[Val]) -> String {
         } else {
             body
         };
-        let w: usize = width.parse().unwrap_or(0);
+        // A width is capped: a template must not be able to allocate gigabytes.
+        let w: usize = width.parse::<usize>().unwrap_or(0).min(4096);
         let n = body.chars().count();
         if n < w {
             let pad = w - n;
@@ -1244,8 +1271,67 @@ mod tests {
         assert_eq!(x("{{ with $labels.job }}job={{ . }}{{ end }}", 0.0), "job=api");
         assert_eq!(x("{{ $x := \"v\" }}{{ $x }}", 0.0), "v");
         assert_eq!(x("{{/* comment */}}ok", 0.0), "ok");
+        assert_eq!(x("{{ range $k, $v := $labels }}{{ $k }}={{ $v }};{{ end }}", 0.0), "instance=web-1:9090;job=api;");
+        assert_eq!(x("{{ range $labels }}[{{ . }}]{{ end }}", 0.0), "[web-1:9090][api]");
         assert_eq!(x("{{ if eq $labels.job \"api\" }}yes{{ end }}", 0.0), "yes");
         assert_eq!(x("{{ if and $labels.job (not $labels.nope) }}y{{ end }}", 0.0), "y");
+    }
+
+    #[test]
+    fn hostile_input_never_panics() {
+        let pieces = [
+            "{{",
+            "}}",
+            "{{-",
+            "-}}",
+            " ",
+            "(",
+            ")",
+            "|",
+            ".",
+            "$",
+            "$x",
+            ":=",
+            "\"",
+            "'",
+            "`",
+            "\\u12",
+            "1e",
+            "-",
+            "if",
+            "else",
+            "end",
+            "range",
+            "with",
+            "printf",
+            "\"%\"",
+            "\"%9999999999d\"",
+            "index",
+            "humanize",
+            "$value",
+            "$labels.a",
+            ".Labels",
+            "nil",
+            "true",
+            "0x",
+            "/*",
+            "*/",
+            "é",
+            "\n",
+            ",",
+        ];
+        let mut seed = 7u64;
+        for _ in 0..20_000 {
+            let mut t = String::new();
+            for _ in 0..(seed % 9) {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                t.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
+            }
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+            if let Ok(tpl) = Template::parse("n", &t) {
+                let _ = tpl.expand(&data(f64::NAN));
+            }
+        }
     }
 
     #[test]

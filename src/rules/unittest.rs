@@ -323,8 +323,11 @@ fn run_group(
             Ok(x) => x,
             Err(e) => return vec![format!("error in input_series {desc:?}: {e}")],
         };
-        let samples: Vec<(i64, f64)> =
-            vals.iter().enumerate().filter_map(|(i, v)| v.map(|v| (i as i64 * tg.interval_ms, v))).collect();
+        let samples: Vec<(i64, f64)> = vals
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.map(|v| ((i as i64).saturating_mul(tg.interval_ms), v)))
+            .collect();
         if let Some(s) = series.iter_mut().find(|s| s.0 == labels) {
             s.1 = samples;
         } else {
@@ -378,7 +381,6 @@ fn run_group(
     let test_prefix = if tg.name.is_empty() { String::new() } else { format!("    name: {},\n", tg.name) };
     while ts <= maxt {
         // WithSamplesTill(ts)
-        let mut load_err = None;
         for (i, (labels, samples)) in series.iter().enumerate() {
             while cursor[i] < samples.len() && samples[cursor[i]].0 <= ts {
                 let (t, v) = samples[cursor[i]];
@@ -393,28 +395,18 @@ fn run_group(
                         Err(_) => continue,
                     },
                 };
-                if let Some(last) = st.get(id).last() {
-                    if last.t == t {
-                        if last.v.to_bits() != v.to_bits() {
-                            load_err = Some("duplicate sample for timestamp".to_string());
-                        }
-                        continue;
-                    }
-                }
+                // Samples at a timestamp already loaded (`interval` 0 puts them all at 0) are
+                // dropped, keeping the first, as promtool's loader does.
                 let _ = st.append_id(id, t, v);
             }
         }
-        if let Some(e) = load_err {
-            errs.push(e);
-        } else {
-            engine.eval_all(&mut st, ts);
-            let eval_errs = engine.take_errors();
-            if !eval_errs.is_empty() {
-                for e in eval_errs {
-                    errs.push(format!("    rule: {}, time: {}, err: {}", e.rule, go_duration(e.t_ms), e.err));
-                }
-                return errs;
+        engine.eval_all(&mut st, ts);
+        let eval_errs = engine.take_errors();
+        if !eval_errs.is_empty() {
+            for e in eval_errs {
+                errs.push(format!("    rule: {}, time: {}, err: {}", e.rule, go_duration(e.t_ms), e.err));
             }
+            return errs;
         }
         while curr < alert_times.len() && ts <= alert_times[curr] && alert_times[curr] < ts + eval_interval {
             let t = alert_times[curr];
