@@ -81,6 +81,8 @@ struct Engine {
     remote: Option<crate::prom_api::Client>,
     /// Each environment's `deploy` settings, for `Command::Deploy`.
     deploys: std::collections::HashMap<String, crate::config::DeployConfig>,
+    /// What the alert state file last held (a signature of the active alerts) and when it was written.
+    state_saved: (u64, Millis),
 }
 
 async fn run(cfg: Config, state_dir: PathBuf, events: mpsc::Sender<Event>, mut commands: mpsc::Receiver<Command>) {
@@ -103,6 +105,7 @@ async fn run(cfg: Config, state_dir: PathBuf, events: mpsc::Sender<Event>, mut c
         client: client.clone(),
         remote: None,
         deploys: cfg.environments.iter().filter_map(|e| Some((e.name.clone(), e.deploy.clone()?))).collect(),
+        state_saved: (0, 0),
     };
     // Deploy triggers run as tasks; their outcomes come back here (markers live in this loop).
     let (deploy_tx, mut deploy_outcomes) = mpsc::channel::<DeployOutcome>(8);
@@ -376,8 +379,25 @@ impl Engine {
         if let Some(n) = &self.notifier {
             n.send(&notifications);
         }
-        self.save_alert_state();
+        self.save_alert_state_if_due(now);
         self.send_alerts();
+    }
+
+    /// The state file is rewritten when the active alerts change, and once a minute otherwise so its
+    /// "last seen active" times stay fresh for the restore's outage tolerance. A small synchronous
+    /// write, rare enough not to matter to the runtime.
+    fn save_alert_state_if_due(&mut self, now: Millis) {
+        use std::hash::{Hash, Hasher};
+        let Some(rules) = &self.rules else { return };
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for a in rules.snapshot() {
+            (a.key(), a.active_at, a.state.as_str()).hash(&mut h);
+        }
+        let sig = h.finish();
+        if sig != self.state_saved.0 || now - self.state_saved.1 >= 60_000 {
+            self.save_alert_state();
+            self.state_saved = (sig, now);
+        }
     }
 
     /// A keyboard silence also becomes an Alertmanager silence on every configured Alertmanager,
