@@ -137,18 +137,20 @@ async fn remote_and_local_agree() {
         }
     }
 
-    // Moving traffic: counters and rates agree within scrape-timing tolerance.
-    for (expr, rel) in [
-        ("sum by (env) (http_requests_total)", 0.05),
-        ("sum by (env, job) (rate(http_requests_total[10s]))", 0.3),
-        ("sum by (env) (scraper_requests_total)", 0.05),
+    // Moving traffic: counters and rates agree within scrape-timing tolerance. The two scrapers
+    // read the fleet up to a second apart, so a counter may differ by about a second of traffic
+    // (development serves ~3 requests/s in bursts): the absolute slack is a few seconds' worth.
+    for (expr, rel, abs) in [
+        ("sum by (env) (http_requests_total)", 0.05, 12.0),
+        ("sum by (env, job) (rate(http_requests_total[10s]))", 0.3, 1.0),
+        ("sum by (env) (scraper_requests_total)", 0.05, 12.0),
     ] {
         let r = by_labels(remote.query(expr, Some(t)).await.unwrap());
         let l = by_labels(promql::query(&st, expr, t).unwrap());
         assert!(!r.is_empty(), "{expr}: Prometheus has no data");
         assert_eq!(r.keys().collect::<Vec<_>>(), l.keys().collect::<Vec<_>>(), "{expr}: same series");
         for (k, rv) in &r {
-            assert!(close(*rv, l[k], rel, 1.0), "{expr} {k}: remote {rv} local {}", l[k]);
+            assert!(close(*rv, l[k], rel, abs), "{expr} {k}: remote {rv} local {}", l[k]);
         }
     }
 
