@@ -422,6 +422,21 @@ impl Config {
                 let (l, c) = at(&format!("\"{}\"", env.name));
                 return Err(self.invalid_at((l, c), format!("environment {:?} is defined twice", env.name)));
             }
+            if let Some(d) = &env.deploy {
+                let missing = match d.driver {
+                    DeployDriver::Http if d.url.as_deref().is_none_or(|u| u.trim().is_empty()) => Some("url"),
+                    DeployDriver::Command if d.deploy.is_empty() => Some("deploy (the argv template)"),
+                    _ => None,
+                };
+                if let Some(what) = missing {
+                    let pos = text.find(&format!("\"{}\"", env.name)).unwrap_or(0);
+                    let pos = text[pos..].find("deploy").map(|p| p + pos).unwrap_or(pos);
+                    return Err(self.invalid_at(
+                        line_col(text, pos),
+                        format!("environment {:?}: deploy driver needs `{what}`", env.name),
+                    ));
+                }
+            }
             for s in &env.scrape {
                 if s.urls.is_empty() {
                     return Err(self.invalid_at(at(&s.job), format!("scrape job {:?} has no urls", s.job)));
@@ -543,6 +558,16 @@ mod tests {
         assert_eq!(line, 6);
         assert!(col > 8, "column {col} points into the expression");
         assert!(msg.contains("panel \"t\"") && msg.contains("PromQL"), "{msg}");
+    }
+
+    #[test]
+    fn deploy_driver_without_its_target_is_an_error() {
+        let (line, _, msg) =
+            err("[[environment]]\nname = \"staging\"\ndeploy = { driver = \"http\", health_checks = 3 }\n");
+        assert_eq!(line, 3);
+        assert!(msg.contains("url"), "{msg}");
+        let (_, _, msg) = err("[[environment]]\nname = \"s\"\ndeploy = { driver = \"command\" }\n");
+        assert!(msg.contains("argv"), "{msg}");
     }
 
     #[test]
