@@ -6,6 +6,9 @@
 //! Takes about two minutes, so it is ignored by default: `cargo test --test demo_prometheus -- --ignored`.
 //! Needs `prometheus` (Debian package); with OPSDECK_REQUIRE_TOOLS=1 a missing tool fails.
 
+mod common;
+
+use common::have_prometheus;
 use opsdeck::demo::Fleet;
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
@@ -17,14 +20,6 @@ impl Drop for Killed {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn have_prometheus() -> bool {
-    let ok = Command::new("prometheus").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !ok && std::env::var("OPSDECK_REQUIRE_TOOLS").as_deref() == Ok("1") {
-        panic!("prometheus is required (OPSDECK_REQUIRE_TOOLS=1): apt-get install prometheus");
-    }
-    ok
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

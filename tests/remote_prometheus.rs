@@ -3,6 +3,9 @@
 //! expressions, asked of Prometheus through `prom_api` and of the local engine, must agree within
 //! scrape-timing tolerance.
 
+mod common;
+
+use common::have_prometheus;
 use opsdeck::prom_api::Client;
 use opsdeck::promql::{self, Value};
 use opsdeck::scrape::target::{scrape, Target, TargetState};
@@ -18,17 +21,6 @@ impl Drop for Prom {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn have_prometheus() -> bool {
-    let ok = Command::new("prometheus").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !ok && std::env::var("OPSDECK_REQUIRE_TOOLS").as_deref() == Ok("1") {
-        panic!("prometheus is required (OPSDECK_REQUIRE_TOOLS=1) but was not found");
-    }
-    if !ok {
-        eprintln!("note: prometheus not installed; skipping");
-    }
-    ok
 }
 
 fn free_port() -> u16 {

@@ -4,9 +4,12 @@
 //!
 //! Also: the `prometheus-parse` crate (the one the brief named) as a cross-check on valid input.
 
+mod common;
+
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::Router;
+use common::have_prometheus;
 use opsdeck::prom_api::Client;
 use opsdeck::promql::Value;
 use opsdeck::scrape::target::{Body, ScrapeOutcome, Target, TargetState};
@@ -123,17 +126,6 @@ impl Drop for Prom {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn have_prometheus() -> bool {
-    let ok = Command::new("prometheus").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !ok && std::env::var("OPSDECK_REQUIRE_TOOLS").as_deref() == Ok("1") {
-        panic!("prometheus is required (OPSDECK_REQUIRE_TOOLS=1) but was not found");
-    }
-    if !ok {
-        eprintln!("note: prometheus not installed; skipping");
-    }
-    ok
 }
 
 fn vector(v: Value) -> BTreeMap<String, f64> {

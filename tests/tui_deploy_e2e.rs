@@ -4,88 +4,15 @@
 //! chart legend is above the 5% threshold. Production must be left alone. Needs tmux; with
 //! OPSDECK_REQUIRE_TOOLS=1 a missing tmux fails the test instead of skipping it.
 
+mod common;
+
+use common::{have_tmux, Tmux};
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
-struct Tmux {
-    socket: String,
-    session: &'static str,
-    dir: tempfile::TempDir,
-}
-
-fn have_tmux() -> bool {
-    let ok = Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("OPSDECK_REQUIRE_TOOLS").as_deref() != Ok("1"),
-            "tmux is required (OPSDECK_REQUIRE_TOOLS=1)"
-        );
-        eprintln!("note: tmux not installed; skipping the deploy end-to-end test");
-    }
-    ok
-}
-
-impl Tmux {
-    fn start(name: &'static str, cols: u16, rows: u16) -> Tmux {
-        let dir = tempfile::tempdir().unwrap();
-        let socket = format!("opsdeck-deploy-e2e-{}-{name}", std::process::id());
-        let bin = env!("CARGO_BIN_EXE_opsdeck");
-        let cmd = format!(
-            "env -u {token} {bin} demo --state-dir {} 2>{}; echo EXITED $?; sleep 60",
-            dir.path().join("state").display(),
-            dir.path().join("stderr").display(),
-            token = opsdeck::demo::TOKEN_ENV,
-        );
-        let st = Command::new("tmux")
-            .args(["-L", &socket, "new-session", "-d", "-s", name, "-x", &cols.to_string(), "-y", &rows.to_string()])
-            .arg(cmd)
-            .status()
-            .unwrap();
-        assert!(st.success(), "tmux new-session failed");
-        Tmux { socket, session: name, dir }
-    }
-
-    fn screen(&self) -> String {
-        let out =
-            Command::new("tmux").args(["-L", &self.socket, "capture-pane", "-p", "-t", self.session]).output().unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            let st =
-                Command::new("tmux").args(["-L", &self.socket, "send-keys", "-t", self.session, k]).status().unwrap();
-            assert!(st.success());
-        }
-    }
-
-    /// Polls the screen until `pred` holds (or fails with the last screen after `secs`).
-    fn wait(&self, what: &str, secs: u64, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let s = self.screen();
-            if pred(&s) {
-                return s;
-            }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}; screen:\n{s}\nstderr: {}", self.stderr());
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("stderr")).unwrap_or_default()
-    }
-
-    fn config(&self) -> PathBuf {
-        self.dir.path().join("state").join("demo.toml")
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
-    }
+/// The config the demo wrote next to its state.
+fn demo_config(t: &Tmux) -> PathBuf {
+    t.dir.path().join("state").join("demo.toml")
 }
 
 /// Staging's figure in the error-rate legend ("━ staging 38.2%"), in percent.
@@ -126,7 +53,7 @@ fn deploying_a_bad_version_to_staging_raises_its_error_rate() {
     if !have_tmux() {
         return;
     }
-    let t = Tmux::start("deploy", 160, 45);
+    let t = Tmux::demo("deploy", 160, 45, &format!("env -u {} ", opsdeck::demo::TOKEN_ENV));
     let s = t.wait("the overview with versions", 30, |s| {
         overview_version(s, "production").is_some() && overview_version(s, "staging").is_some()
     });
@@ -159,7 +86,7 @@ fn deploying_a_bad_version_to_staging_raises_its_error_rate() {
     let s =
         t.wait("staging's new version in the overview", 15, |s| overview_version(s, "staging") == Some("1.6.0-bad"));
     assert_eq!(overview_version(&s, "production"), Some("1.4.1"), "{s}");
-    let versions = status_versions(&t.config());
+    let versions = status_versions(&demo_config(&t));
     assert!(versions.contains(&("production".into(), Some("1.4.1".into()))), "{versions:?}");
     assert!(versions.contains(&("staging".into(), Some("1.6.0-bad".into()))), "{versions:?}");
 

@@ -143,17 +143,7 @@ impl Client {
 }
 
 fn describe(e: &reqwest::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(c) = src {
-        let m = c.to_string();
-        if !s.contains(&m) {
-            s.push_str(": ");
-            s.push_str(&m);
-        }
-        src = c.source();
-    }
-    crate::sanitize::line(&s).into_owned()
+    crate::sanitize::line(&crate::net::error_chain(e)).into_owned()
 }
 
 fn secs(t_ms: i64) -> String {

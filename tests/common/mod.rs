@@ -1,0 +1,93 @@
+//! Helpers shared by the integration tests: external tools and a real terminal (tmux).
+#![allow(dead_code)] // each test crate uses its own subset
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Whether `cmd args…` runs. Under `.ci/run` (OPSDECK_REQUIRE_TOOLS=1) a missing tool fails the
+/// test; elsewhere the test notes it and skips.
+pub fn have_tool(cmd: &str, args: &[&str], package: &str) -> bool {
+    let ok = Command::new(cmd).args(args).output().is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("OPSDECK_REQUIRE_TOOLS").as_deref() != Ok("1"),
+            "{cmd} is required (OPSDECK_REQUIRE_TOOLS=1): apt-get install -y --no-install-recommends {package}"
+        );
+        eprintln!("note: {cmd} not installed; skipping");
+    }
+    ok
+}
+
+pub fn have_prometheus() -> bool {
+    have_tool("prometheus", &["--version"], "prometheus")
+}
+
+pub fn have_tmux() -> bool {
+    have_tool("tmux", &["-V"], "tmux")
+}
+
+/// `opsdeck demo` in a fresh tmux session on a private socket; the shell prints the exit code after
+/// it and lingers, so the restored screen can be read.
+pub struct Tmux {
+    socket: String,
+    session: &'static str,
+    pub dir: tempfile::TempDir,
+}
+
+impl Tmux {
+    /// `env_prefix` goes before the binary, e.g. `env -u VAR `.
+    pub fn demo(name: &'static str, cols: u16, rows: u16, env_prefix: &str) -> Tmux {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = format!("opsdeck-e2e-{}-{name}", std::process::id());
+        let bin = env!("CARGO_BIN_EXE_opsdeck");
+        let cmd = format!(
+            "{env_prefix}{bin} demo --state-dir {} 2>{}; echo EXITED $?; sleep 60",
+            dir.path().join("state").display(),
+            dir.path().join("stderr").display()
+        );
+        let st = Command::new("tmux")
+            .args(["-L", &socket, "new-session", "-d", "-s", name, "-x", &cols.to_string(), "-y", &rows.to_string()])
+            .arg(cmd)
+            .status()
+            .unwrap();
+        assert!(st.success(), "tmux new-session failed");
+        Tmux { socket, session: name, dir }
+    }
+
+    pub fn screen(&self) -> String {
+        let out =
+            Command::new("tmux").args(["-L", &self.socket, "capture-pane", "-p", "-t", self.session]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            let st =
+                Command::new("tmux").args(["-L", &self.socket, "send-keys", "-t", self.session, k]).status().unwrap();
+            assert!(st.success());
+        }
+    }
+
+    /// Polls the screen until `pred` holds (or fails with the last screen after `secs`).
+    pub fn wait(&self, what: &str, secs: u64, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}; screen:\n{s}\nstderr: {}", self.stderr());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("stderr")).unwrap_or_default()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
+    }
+}
