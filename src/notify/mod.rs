@@ -9,8 +9,6 @@
 //! Alertmanager restart loses nothing; each destination has its own bounded queue (oldest alerts
 //! dropped, and counted, only when it overflows).
 
-pub mod bell;
-
 use crate::rules::Notification;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
