@@ -317,32 +317,7 @@ pub struct PanelConfig {
     pub kind: PanelKind,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Unit {
-    S,
-    Ms,
-    #[serde(rename = "%")]
-    Percent,
-    Bytes,
-    #[serde(rename = "USD")]
-    Usd,
-    /// A rate: "12.5/s".
-    #[serde(rename = "/s")]
-    PerSec,
-    #[default]
-    Plain,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PanelKind {
-    #[default]
-    Line,
-    Bars,
-    Gauge,
-    Table,
-}
+pub use crate::model::{PanelKind, Unit};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

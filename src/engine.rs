@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::app::model::{EngineStats, Event, Marker, Millis};
 use crate::config::Config;
+use crate::model::{EngineStats, Event, Marker, Millis};
 use crate::panels::{self, PanelDef, Window};
 use crate::promql;
 use crate::rules::{PromqlEvaluator, RuleEngine, RuleSet};
@@ -18,7 +18,7 @@ use crate::scrape::target::{Target, TargetState};
 use crate::tsdb::{Storage, StorageOptions};
 
 /// What the view asks of the engine.
-pub use crate::app::Command;
+pub use crate::model::Command;
 
 /// Points per chart line: enough for a 200-column terminal, few enough to evaluate in a few ms.
 const PANEL_POINTS: i64 = 120;
@@ -284,7 +284,7 @@ pub async fn remote_panels(
     client: &crate::prom_api::Client,
     defs: &[PanelDef],
     w: Window,
-) -> Vec<crate::app::model::PanelData> {
+) -> Vec<crate::model::PanelData> {
     let exprs: Vec<&str> = defs.iter().flat_map(|d| d.queries.iter().map(|q| q.expr.as_str())).collect();
     let step = Duration::from_millis(w.step as u64);
     let answers = futures::future::join_all(exprs.iter().map(|e| client.query_range(e, w.start, w.end, step))).await;
@@ -451,7 +451,7 @@ impl Engine {
         let _ = self.events.try_send(Event::Alerts(views));
     }
 
-    fn evaluate_panels(&self, now: Millis) -> Vec<crate::app::model::PanelData> {
+    fn evaluate_panels(&self, now: Millis) -> Vec<crate::model::PanelData> {
         let window = Window::ending_at(now, self.window.as_millis() as i64, PANEL_POINTS);
         panels::evaluate(&self.defs, window, |expr, w| {
             let e = promql::parse(expr).map_err(|e| e.to_string())?;
@@ -473,7 +473,7 @@ impl Engine {
 
     /// A version change seen by the health poller is a deploy (or rollback) as far as charts are
     /// concerned, whatever tool made it.
-    fn observe_version(&mut self, env: &str, health: &crate::app::model::EnvHealth) {
+    fn observe_version(&mut self, env: &str, health: &crate::model::EnvHealth) {
         let Some(v) = health.version.as_deref() else { return };
         let prev = self.versions.insert(env.to_string(), v.to_string());
         if let Some(prev) = prev.filter(|p| p != v) {

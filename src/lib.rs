@@ -10,6 +10,7 @@ pub mod duration;
 pub mod engine;
 pub mod health;
 pub mod logs;
+pub mod model;
 pub mod net;
 pub mod notify;
 pub mod panels;

@@ -3,7 +3,7 @@
 //! The query itself is a parameter, so the same definitions run on the local store or a remote
 //! Prometheus-compatible server.
 
-use crate::app::model::{Millis, PanelData, PanelKind, PanelSeries, Unit};
+use crate::model::{Millis, PanelData, PanelKind, PanelSeries, Unit};
 use crate::tsdb::Labels;
 
 /// One query of a panel and how its series are named in the legend: `{label}` is replaced by

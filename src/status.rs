@@ -2,8 +2,8 @@
 //! Each check is bounded by its environment's `timeout`, so the command answers in about the
 //! longest configured timeout even when endpoints hang. Exit 0 when all are up, 1 otherwise.
 
-use crate::app::model::AlertState;
 use crate::config::Config;
+use crate::model::AlertState;
 use crate::scrape::target::{Target, TargetState};
 use crate::tsdb::{Storage, StorageOptions};
 use crate::{exit, health};

@@ -6,9 +6,9 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
-use opsdeck::app::model::{Event, Health};
 use opsdeck::config::{Environment, HealthConfig};
 use opsdeck::health;
+use opsdeck::model::{Event, Health};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -157,8 +157,8 @@ async fn next_matching(
     rx: &mut mpsc::Receiver<Event>,
     name: &str,
     secs: u64,
-    pred: impl Fn(&opsdeck::app::model::EnvHealth) -> bool,
-) -> opsdeck::app::model::EnvHealth {
+    pred: impl Fn(&opsdeck::model::EnvHealth) -> bool,
+) -> opsdeck::model::EnvHealth {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
     loop {
         let ev =

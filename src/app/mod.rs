@@ -5,10 +5,9 @@
 
 pub mod deploy_dialog;
 pub mod keymap;
-pub mod model;
 pub mod strings;
 
-pub use model::*;
+pub use crate::model::*;
 
 use crate::config::{Config, LogSettings, Theme};
 use crate::logs::{Level, LogBuffer, LogStore, LogView};
@@ -17,29 +16,6 @@ use keymap::Action;
 use std::collections::BTreeMap;
 use std::collections::VecDeque;
 use std::time::Duration;
-
-/// What the engine must do because of a key. The view never does it itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    /// Panels are to be evaluated over this window from now on.
-    SetWindow(Duration),
-    /// Acknowledge (or withdraw the acknowledgement of) an alert; persisted by the engine.
-    Ack {
-        key: String,
-        acked: bool,
-    },
-    /// Silence an alert (and create an Alertmanager silence when one is configured).
-    Silence {
-        key: String,
-        duration: Duration,
-    },
-    /// Trigger a deploy through the environment's deploy driver (confirmed in the `d` dialog).
-    Deploy {
-        env: String,
-        version: String,
-    },
-    Quit,
-}
 
 /// The time windows `+`/`-` step through; capped by the history kept in memory.
 pub const WINDOWS: [Duration; 4] =

@@ -8,8 +8,8 @@
 //! hangs). A dead endpoint (no HTTP answer at all) is retried with capped exponential backoff; one
 //! that answers, even with a 503, keeps its normal interval so a recovery is seen at once.
 
-use crate::app::model::{EnvHealth, Event, Health, Millis};
 use crate::config::{Environment, HealthConfig};
+use crate::model::{EnvHealth, Event, Health, Millis};
 use crate::{duration, sanitize};
 use std::collections::VecDeque;
 use std::error::Error as _;

@@ -3,10 +3,10 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use super::record::LogBatch;
 use super::record::LogRecord;
-use super::source::LogBatch;
-use crate::app::model::Millis;
 use crate::config::LogSettings;
+use crate::model::Millis;
 
 /// Window of the rate figure.
 const RATE_WINDOW_S: i64 = 10;

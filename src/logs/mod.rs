@@ -6,7 +6,7 @@ pub mod buffer;
 pub mod filter;
 pub mod lines;
 pub mod parse;
-pub mod record;
+pub use crate::model::log as record;
 pub mod source;
 pub mod view;
 
@@ -16,8 +16,8 @@ use std::sync::Arc;
 pub use buffer::{LogBuffer, LogStore};
 pub use filter::{Filter, FilterError};
 pub use parse::parse_line;
-pub use record::{Format, Level, LogRecord, Stream};
-pub use source::{spawn_source, LogBatch, SourceOptions, Start};
+pub use record::{Format, Level, LogBatch, LogRecord, Stream};
+pub use source::{spawn_source, SourceOptions, Start};
 pub use view::{correlate, details, trace_link, LogView, RecordDetails};
 
 use crate::cli::LogsArgs;

@@ -25,19 +25,8 @@ use tokio::task::JoinHandle;
 use super::filter::Filter;
 use super::lines::LineSplitter;
 use super::parse::parse_line;
-use super::record::{LogRecord, Stream};
+use super::record::{LogBatch, LogRecord, Stream};
 use crate::config::{LogSettings, LogSource};
-
-/// What a source sends: records in arrival order, and now and then a notice about the source.
-#[derive(Debug, Clone)]
-pub struct LogBatch {
-    pub env: Arc<str>,
-    pub records: Vec<LogRecord>,
-    /// "waiting for /var/log/app.log", "app.log was rotated", "command exited (exit status: 1)..."
-    pub notice: Option<String>,
-    /// The notice is a failure to read the source (connection refused, cannot run the command).
-    pub failed: bool,
-}
 
 /// Where a file source starts reading when it first opens the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

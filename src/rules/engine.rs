@@ -8,7 +8,7 @@
 
 use super::file::{GroupDef, RuleDef, RuleError, RuleFile, RuleKind};
 use super::template::{Template, TemplateData};
-use crate::app::model::{AlertState, AlertView};
+use crate::model::{AlertState, AlertView};
 use crate::tsdb::{self, Labels, Storage};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};

@@ -1,4 +1,4 @@
-//! One parsed log line and its severity. Every string in a `LogRecord` has been through
+//! One parsed log line and its severity, and the batches log sources send. Every string in a `LogRecord` has been through
 //! `crate::sanitize`, so the view and headless output can print it as is.
 
 use std::sync::Arc;
@@ -221,6 +221,17 @@ fn value_size(v: &FieldValue) -> usize {
         serde_json::Value::Object(o) => o.iter().map(|(k, v)| k.len() + value_size(v) + 32).sum(),
         _ => 8,
     }
+}
+
+/// What a source sends: records in arrival order, and now and then a notice about the source.
+#[derive(Debug, Clone)]
+pub struct LogBatch {
+    pub env: Arc<str>,
+    pub records: Vec<LogRecord>,
+    /// "waiting for /var/log/app.log", "app.log was rotated", "command exited (exit status: 1)..."
+    pub notice: Option<String>,
+    /// The notice is a failure to read the source (connection refused, cannot run the command).
+    pub failed: bool,
 }
 
 #[cfg(test)]

@@ -1,0 +1,70 @@
+//! The contract between engine and view (tokio-console's `console-api` in one module): the events
+//! and owned snapshots the engine sends, and the `Command`s the view sends back. It depends on
+//! nothing else in the crate, so both sides depend on it and neither on the other. Every string in
+//! here has been through `sanitize` before it is sent.
+
+mod alert;
+mod health;
+pub mod log;
+mod panel;
+
+pub use alert::{AlertState, AlertView, Marker};
+pub use health::{EnvHealth, EnvInfo, Health};
+pub use log::LogBatch;
+pub use panel::{PanelData, PanelKind, PanelSeries, Unit};
+
+use std::time::Duration;
+
+/// Milliseconds since the Unix epoch.
+pub type Millis = i64;
+
+/// Everything that can change the state. Sources and the engine send these.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Health {
+        env: String,
+        health: EnvHealth,
+    },
+    /// All panels, re-evaluated after new data arrived.
+    Panels(Vec<PanelData>),
+    Alerts(Vec<AlertView>),
+    Markers(Vec<Marker>),
+    /// A short status line (errors of sources, "rule file reloaded"), shown in the footer.
+    Notice(String),
+    /// Counters worth showing: series dropped at the cap, scrape failures, log lines dropped.
+    Stats(EngineStats),
+    /// New log records (or a source notice) from one environment's log source.
+    Logs(LogBatch),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EngineStats {
+    pub series: usize,
+    pub samples: usize,
+    pub dropped_series: u64,
+    pub targets_up: usize,
+    pub targets_total: usize,
+}
+
+/// What the engine must do because of a key. The view never does it itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Panels are to be evaluated over this window from now on.
+    SetWindow(Duration),
+    /// Acknowledge (or withdraw the acknowledgement of) an alert; persisted by the engine.
+    Ack {
+        key: String,
+        acked: bool,
+    },
+    /// Silence an alert (and create an Alertmanager silence when one is configured).
+    Silence {
+        key: String,
+        duration: Duration,
+    },
+    /// Trigger a deploy through the environment's deploy driver (confirmed in the `d` dialog).
+    Deploy {
+        env: String,
+        version: String,
+    },
+    Quit,
+}
