@@ -91,3 +91,31 @@ impl Drop for Tmux {
         let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
     }
 }
+
+/// Prometheus v2.42's own test files (`promql` or `promtool`): upstream's work, not committed here.
+/// `OPSDECK_PROMQLTEST_DIR` / `OPSDECK_PROMTOOL_TESTDATA` name them; otherwise `.ci/run` (through
+/// `scripts/prometheus_testdata.sh`) prepares them under `target/prometheus-v2.42/`. Missing under
+/// `OPSDECK_REQUIRE_TOOLS=1` fails the test, saying how to get them; elsewhere the test skips.
+pub fn prometheus_testdata(which: &str) -> Option<std::path::PathBuf> {
+    let var = if which == "promql" { "OPSDECK_PROMQLTEST_DIR" } else { "OPSDECK_PROMTOOL_TESTDATA" };
+    let dir = match std::env::var_os(var) {
+        Some(d) => std::path::PathBuf::from(d),
+        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/prometheus-v2.42").join(which),
+    };
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("OPSDECK_REQUIRE_TOOLS").as_deref() != Ok("1"),
+        "Prometheus v2.42 test data not found at {} (OPSDECK_REQUIRE_TOOLS=1): run `bash scripts/prometheus_testdata.sh` \
+         (copies the shared folder beside the checkout, or shallow-clones the v2.42.0 tag), or set {var}",
+        dir.display()
+    );
+    eprintln!("note: Prometheus v2.42 test data not found at {}; skipping", dir.display());
+    None
+}
+
+/// A file of this repository's test data (`tests/data/`).
+pub fn data(rel: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(rel)
+}

@@ -4,9 +4,7 @@
 //! chart legend is above the 5% threshold. Production must be left alone. Needs tmux; with
 //! OPSDECK_REQUIRE_TOOLS=1 a missing tmux fails the test instead of skipping it.
 
-mod common;
-
-use common::{have_tmux, Tmux};
+use crate::common::{have_tmux, Tmux};
 use std::path::PathBuf;
 use std::process::Command;
 

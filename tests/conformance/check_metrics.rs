@@ -127,14 +127,12 @@ fn check_metrics_matches_promtool() {
 
 #[test]
 fn promtool_fixture_and_broken_line() {
-    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/prometheus-v2.42/promtool/metrics-test.prom");
-    let Ok(body) = std::fs::read(fixture) else {
-        eprintln!("note: {fixture} not found; skipping");
-        return;
-    };
+    let Some(dir) = crate::common::prometheus_testdata("promtool") else { return };
+    let fixture = dir.join("metrics-test.prom");
+    let body = std::fs::read(&fixture).unwrap_or_else(|e| panic!("{}: {e}", fixture.display()));
     let (code, _) = opsdeck(&body);
     assert!(code == 0 || code == 3, "metrics-test.prom: exit {code}");
-    let out = Command::new(env!("CARGO_BIN_EXE_opsdeck")).args(["check", "metrics", fixture]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_opsdeck")).arg("check").arg("metrics").arg(&fixture).output().unwrap();
     assert_eq!(out.status.code(), Some(code), "FILE argument and stdin agree");
     let (code, err) = opsdeck(b"foo{a=\"b\" 1\n");
     assert_eq!(code, 1);
@@ -155,8 +153,8 @@ fn unreadable_file_is_a_clear_error() {
 #[test]
 fn generated_big_exposition_matches_promtool() {
     // A smaller cut of the benchmark file: same shapes, quick to run.
-    let gen = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/acceptance/lib/gen_exposition.py");
-    let Ok(out) = Command::new("python3").args([gen, "200"]).output() else {
+    let gen = crate::common::data("gen_exposition.py");
+    let Ok(out) = Command::new("python3").arg(&gen).arg("200").output() else {
         eprintln!("note: python3 not available; skipping");
         return;
     };

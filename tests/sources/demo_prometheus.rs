@@ -6,9 +6,7 @@
 //! Takes about two minutes, so it is ignored by default: `cargo test --test demo_prometheus -- --ignored`.
 //! Needs `prometheus` (Debian package); with OPSDECK_REQUIRE_TOOLS=1 a missing tool fails.
 
-mod common;
-
-use common::have_prometheus;
+use crate::common::have_prometheus;
 use opsdeck::demo::Fleet;
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};

@@ -4,12 +4,10 @@
 //!
 //! Also: the `prometheus-parse` crate (the one the brief named) as a cross-check on valid input.
 
-mod common;
-
+use crate::common::have_prometheus;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::Router;
-use common::have_prometheus;
 use opsdeck::prom_api::Client;
 use opsdeck::promql::Value;
 use opsdeck::scrape::target::{Body, ScrapeOutcome, Target, TargetState};
@@ -241,13 +239,14 @@ async fn scrape_parser_agrees_with_prometheus() {
 /// On valid text-format bodies, `prometheus-parse` and the scrape parser read the same samples.
 #[test]
 fn prometheus_parse_cross_check() {
-    let gen = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/acceptance/lib/gen_exposition.py");
+    let gen = crate::common::data("gen_exposition.py");
     let generated =
-        Command::new("python3").args([gen, "50"]).output().ok().filter(|o| o.status.success()).map(|o| o.stdout);
+        Command::new("python3").arg(&gen).arg("50").output().ok().filter(|o| o.status.success()).map(|o| o.stdout);
     let mut bodies: Vec<Vec<u8>> = CASES.iter().filter(|(ct, _)| *ct == TEXT).map(|(_, b)| b.to_vec()).collect();
     bodies.extend(generated);
-    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/prometheus-v2.42/promtool/metrics-test.prom");
-    bodies.extend(std::fs::read(fixture).ok());
+    if let Some(dir) = crate::common::prometheus_testdata("promtool") {
+        bodies.push(std::fs::read(dir.join("metrics-test.prom")).expect("metrics-test.prom"));
+    }
     let canonical = regex::Regex::new(
         r#"^[a-zA-Z_][a-zA-Z0-9_]*(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*")*\})? [^ ]+$"#,
     )

@@ -2,9 +2,7 @@
 //! keys, read back with `capture-pane`. Needs tmux; with OPSDECK_REQUIRE_TOOLS=1 a missing tmux
 //! fails the test instead of skipping it.
 
-mod common;
-
-use common::{have_tmux, Tmux};
+use crate::common::{have_tmux, Tmux};
 
 fn wait_for_envs(t: &Tmux) {
     t.wait("the three environments", 20, |s| {

@@ -328,10 +328,8 @@ fn run_dir(dir: &std::path::Path, exact: bool) -> (usize, usize, Vec<String>) {
 fn promqltest_prometheus_v2_42() {
     // OPSDECK_PROMQLTEST_DIR runs another directory of .test files instead (exact comparison
     // with OPSDECK_PROMQLTEST_EXACT=1, as promtool compares).
-    let (dir, exact) = match std::env::var_os("OPSDECK_PROMQLTEST_DIR") {
-        Some(d) => (PathBuf::from(d), std::env::var_os("OPSDECK_PROMQLTEST_EXACT").is_some()),
-        None => (PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/prometheus-v2.42/promql"), false),
-    };
+    let Some(dir) = crate::common::prometheus_testdata("promql") else { return };
+    let exact = std::env::var_os("OPSDECK_PROMQLTEST_EXACT").is_some();
     let (passed, total, failures) = run_dir(&dir, exact);
     for f in &failures {
         println!("FAIL {f}");

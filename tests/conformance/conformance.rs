@@ -1,11 +1,11 @@
-//! The conformance corpus (`../shared/conformance`): every `*.test.yml` must pass and every
+//! The conformance corpus (`tests/data/conformance`, a copy of the project's corpus): every `*.test.yml` must pass and every
 //! `*.mustfail.test.yml` must fail under `opsdeck rules test`, as under promtool 2.42.
 
 use opsdeck::rules::unittest::run_test_file;
 use std::path::PathBuf;
 
 fn corpus() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance")
+    crate::common::data("conformance")
 }
 
 #[test]

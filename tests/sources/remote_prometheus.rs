@@ -3,9 +3,7 @@
 //! expressions, asked of Prometheus through `prom_api` and of the local engine, must agree within
 //! scrape-timing tolerance.
 
-mod common;
-
-use common::have_prometheus;
+use crate::common::have_prometheus;
 use opsdeck::prom_api::Client;
 use opsdeck::promql::{self, Value};
 use opsdeck::scrape::target::{scrape, Target, TargetState};

@@ -1,0 +1,10 @@
+//! Integration tests: conformance (one test binary, so the crate is linked once for all of them).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod check_metrics;
+mod conformance;
+mod promqltest;
+mod promtool_fixtures;
+mod scrape_oracle;

@@ -1,0 +1,15 @@
+//! Integration tests: sources (one test binary, so the crate is linked once for all of them).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod alertmanager;
+mod demo_fleet;
+mod demo_prometheus;
+mod demo_rules;
+mod deploy_trigger;
+mod health_poller;
+mod logs;
+mod remote_prometheus;
+mod scrape_targets;
+mod status_demo;
