@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod deploy;
@@ -14,6 +15,7 @@ pub mod model;
 pub mod net;
 pub mod notify;
 pub mod panels;
+pub mod persist;
 pub mod prom_api;
 pub mod promql;
 pub mod rules;

@@ -70,16 +70,12 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 let cfg_text = fleet.config_toml(&state_dir);
                 let cfg_path = match &args.write_config {
                     Some(p) => p.clone(),
-                    None => {
-                        std::fs::create_dir_all(&state_dir)?;
-                        state_dir.join("demo.toml")
-                    }
+                    None => state_dir.join("demo.toml"),
                 };
                 fleet.write_rule_files(cfg_path.parent().unwrap_or(Path::new(".")))?;
-                // Write then rename, so a watcher never reads half a config.
-                let tmp = cfg_path.with_extension("toml.tmp");
-                std::fs::write(&tmp, &cfg_text)?;
-                std::fs::rename(&tmp, &cfg_path)?;
+                // Atomically, so a watcher never reads half a config.
+                opsdeck::persist::write_atomic(&cfg_path, cfg_text.as_bytes())
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", cfg_path.display()))?;
                 if args.serve_only {
                     println!("{}", fleet.describe());
                     println!("config written to {}", cfg_path.display());
@@ -133,7 +129,18 @@ fn state_dir(cli: &Cli, cfg: Option<&Config>) -> std::path::PathBuf {
 async fn opsdeck_dashboard(cfg: Config, state_dir: std::path::PathBuf, no_color: bool) -> anyhow::Result<i32> {
     let state = opsdeck::app::State::from_config(&cfg);
     let bell = cfg.alerting.bell;
-    let (events, commands) = opsdeck::engine::start(cfg, state_dir);
+    let (events, commands, engine) = opsdeck::engine::start(cfg, state_dir).into_parts();
     let opts = opsdeck::tui::TuiOptions { no_color, bell, ..Default::default() };
-    opsdeck::tui::run_dashboard(state, events, commands, opts).await
+    let code = opsdeck::tui::run_dashboard(state, events, commands, opts).await;
+    // The terminal is restored by now; wait for the engine to write its state before exiting.
+    if !engine.shutdown(ENGINE_STOP).await {
+        eprintln!(
+            "opsdeck: the engine did not stop within {}s; the last alert state may not be saved",
+            ENGINE_STOP.as_secs()
+        );
+    }
+    code
 }
+
+/// How long `q` waits for the engine to flush its state.
+const ENGINE_STOP: std::time::Duration = std::time::Duration::from_secs(5);

@@ -61,7 +61,7 @@ async fn evaluate_alerts(cfg: &Config) -> (HashMap<String, Vec<StatusAlert>>, Ve
         Ok(None) => return (by_env, vec![]),
         Err(errs) => return (by_env, errs.iter().map(|e| format!("rules: {e}")).collect()),
     };
-    let client = crate::engine::http_client();
+    let client = crate::net::client();
     let targets: Vec<Target> = cfg
         .environments
         .iter()
@@ -91,7 +91,7 @@ async fn evaluate_alerts(cfg: &Config) -> (HashMap<String, Vec<StatusAlert>>, Ve
 
 /// Poll every environment once and build the report.
 pub async fn poll(cfg: &Config) -> Report {
-    let client = health::client();
+    let client = crate::net::client();
     let checks = cfg.environments.iter().map(|env| {
         let client = &client;
         async move {

@@ -171,8 +171,7 @@ impl Fleet {
 
     /// Write the demo's rule file into `dir` (the config's folder, which `rule_files` is relative to).
     pub fn write_rule_files(&self, dir: &Path) -> std::io::Result<()> {
-        std::fs::create_dir_all(dir)?;
-        std::fs::write(dir.join(RULES_FILE), RULES_YAML)
+        crate::persist::write_atomic(&dir.join(RULES_FILE), RULES_YAML.as_bytes())
     }
 
     /// The fleet's URLs, for people.

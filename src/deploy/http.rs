@@ -58,16 +58,10 @@ pub async fn trigger(
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
-    let mut resp = req.send().await.map_err(|e| request_error(&e, &shown, timeout))?;
+    let resp = req.send().await.map_err(|e| request_error(&e, &shown, timeout))?;
     let status = resp.status();
-    let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| request_error(&e, &shown, timeout))? {
-        body.extend_from_slice(&chunk);
-        if body.len() >= BODY_LIMIT {
-            break;
-        }
-    }
-    let summary = summarise(&body);
+    let body = crate::net::read_body(resp, BODY_LIMIT).await.map_err(|e| request_error(&e, &shown, timeout))?;
+    let summary = summarise(&body.bytes);
     if !status.is_success() {
         return Err(DeployError::Status { url: shown, status: status.as_u16(), body: summary });
     }
@@ -81,29 +75,15 @@ pub async fn trigger(
 fn request_error(e: &reqwest::Error, url: &str, timeout: Duration) -> DeployError {
     let url = url.to_string();
     if e.is_builder() {
-        return DeployError::InvalidUrl { url, reason: crate::sanitize::line(&innermost(e)).into_owned() };
+        return DeployError::InvalidUrl { url, reason: crate::sanitize::line(&crate::net::innermost(e)).into_owned() };
     }
     if e.is_timeout() {
         return DeployError::Timeout { url, secs: timeout.as_secs() };
     }
-    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-    while let Some(s) = src {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::ConnectionRefused {
-                return DeployError::Refused { url };
-            }
-        }
-        src = s.source();
+    if crate::net::is_refused(e) {
+        return DeployError::Refused { url };
     }
-    DeployError::Request { url, reason: crate::sanitize::line(&innermost(e)).into_owned() }
-}
-
-fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut last = e;
-    while let Some(s) = last.source() {
-        last = s;
-    }
-    last.to_string()
+    DeployError::Request { url, reason: crate::sanitize::line(&crate::net::classify(e)).into_owned() }
 }
 
 /// A one-line digest of an endpoint's answer. JSON objects are read for the fields deploy
@@ -152,7 +132,7 @@ mod tests {
     }
 
     fn client() -> reqwest::Client {
-        crate::engine::http_client()
+        crate::net::client()
     }
 
     async fn running_version(fleet: &Fleet, env: &str, want: &str) -> String {

@@ -12,7 +12,6 @@ use crate::config::{Environment, HealthConfig};
 use crate::model::{EnvHealth, Event, Health, Millis};
 use crate::{duration, sanitize};
 use std::collections::VecDeque;
-use std::error::Error as _;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -54,13 +53,9 @@ impl CheckResult {
     }
 }
 
-/// The HTTP client the poller and `status` share: rustls, no cookies, our user agent.
+/// The HTTP client the poller and `status` share: `net`'s policy.
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .user_agent(concat!("opsdeck/", env!("CARGO_PKG_VERSION")))
-        .pool_idle_timeout(Duration::from_secs(30))
-        .build()
-        .unwrap_or_default()
+    crate::net::client()
 }
 
 /// One check of `cfg.url`, finished within `cfg.timeout` whatever the endpoint does.
@@ -83,7 +78,7 @@ struct Answer {
 }
 
 async fn fetch(client: &reqwest::Client, url: &str) -> Result<Answer, String> {
-    let mut resp =
+    let resp =
         client.get(url).header(reqwest::header::ACCEPT, "application/json").send().await.map_err(|e| classify(&e))?;
     let status = resp.status().as_u16();
     let content_type = resp
@@ -92,72 +87,13 @@ async fn fetch(client: &reqwest::Client, url: &str) -> Result<Answer, String> {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let mut body = Vec::new();
-    let mut over_limit = false;
-    while let Some(chunk) = resp.chunk().await.map_err(|e| format!("reading the body: {}", classify(&e)))? {
-        if body.len() + chunk.len() > BODY_LIMIT {
-            over_limit = true;
-            break;
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let crate::net::Body { bytes: body, over_limit } =
+        crate::net::read_body(resp, BODY_LIMIT).await.map_err(|e| format!("reading the body: {}", classify(&e)))?;
     Ok(Answer { status, content_type, body, over_limit })
 }
 
-/// A short reason for a request that got no HTTP answer.
 fn classify(e: &reqwest::Error) -> String {
-    if e.is_builder() {
-        return format!("invalid URL: {}", innermost(e));
-    }
-    let mut chain: Vec<String> = Vec::new();
-    let mut src: Option<&(dyn std::error::Error + 'static)> = e.source();
-    while let Some(s) = src {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            use std::io::ErrorKind::*;
-            match io.kind() {
-                ConnectionRefused => return "connection refused".into(),
-                ConnectionReset => return "connection reset".into(),
-                ConnectionAborted => return "connection aborted".into(),
-                TimedOut => return "connect timed out".into(),
-                HostUnreachable => return "host unreachable".into(),
-                NetworkUnreachable => return "network unreachable".into(),
-                _ => {}
-            }
-        }
-        chain.push(s.to_string());
-        src = s.source();
-    }
-    let all = chain.join(": ").to_ascii_lowercase();
-    let inner = innermost(e);
-    if all.contains("dns error") || all.contains("failed to lookup address") {
-        let l = inner.to_ascii_lowercase();
-        if l.contains("not known")
-            || l.contains("no address")
-            || l.contains("nodename nor servname")
-            || l.contains("no such host")
-        {
-            return "DNS: no such host".into();
-        }
-        return format!("DNS: {inner}");
-    }
-    if all.contains("certificate") || all.contains("tls") || all.contains("handshake") {
-        return format!("TLS: {inner}");
-    }
-    if e.is_connect() {
-        return format!("cannot connect: {inner}");
-    }
-    if all.contains("connection closed") || all.contains("incomplete message") {
-        return "connection closed before a complete answer".into();
-    }
-    format!("request failed: {inner}")
-}
-
-fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut last = e;
-    while let Some(s) = last.source() {
-        last = s;
-    }
-    last.to_string()
+    crate::net::classify(e)
 }
 
 fn evaluate(a: &Answer, version_field: &str, latency_ms: f64) -> CheckResult {
@@ -223,9 +159,7 @@ fn version_of(v: &serde_json::Value, field: &str) -> Option<String> {
     Some(sanitize::line(s.trim()).into_owned()).filter(|s| !s.is_empty())
 }
 
-fn now_ms() -> Millis {
-    chrono::Utc::now().timestamp_millis()
-}
+use crate::clock::wall_ms as now_ms;
 
 /// One environment's health as it evolves: folds check results (and stale timeouts) into the
 /// `EnvHealth` the view shows.

@@ -386,7 +386,7 @@ pub fn with_cursor(url: &str, cursor: Option<&str>) -> String {
 }
 
 async fn poll_http(url: String, interval: Duration, token_env: Option<String>, opts: SourceOptions, mut em: Emitter) {
-    let client = match reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).build() {
+    let client = match crate::net::builder().build() {
         Ok(c) => c,
         Err(e) => {
             em.notice(format!("http client: {e}"), true).await;

@@ -281,7 +281,7 @@ pub struct DestStatus {
 impl Notifier {
     /// Start one sender task per destination on the current tokio runtime.
     pub fn spawn(cfg: NotifierConfig) -> Notifier {
-        let client = reqwest::Client::builder().timeout(cfg.timeout).build().unwrap_or_default();
+        let client = crate::net::builder().timeout(cfg.timeout).build().unwrap_or_default();
         let mk = |url: &String, kind| {
             Arc::new(Dest {
                 url: url.trim_end_matches('/').to_string(),

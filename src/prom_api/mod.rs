@@ -7,7 +7,6 @@
 
 use crate::promql::{RangeSeries, Value, VecSample};
 use crate::tsdb::{Labels, Sample};
-use futures::StreamExt;
 use std::time::Duration;
 
 /// Largest API response accepted; a runaway query must not eat the bastion's memory.
@@ -65,10 +64,7 @@ impl Client {
             let p = format!("{}/", base.path());
             base.set_path(&p);
         }
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("opsdeck/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| bad(&e.to_string()))?;
+        let http = crate::net::builder().build().map_err(|e| bad(&e.to_string()))?;
         Ok(Client { http, base, token, timeout })
     }
 
@@ -118,16 +114,13 @@ impl Client {
             }
             let resp = req.send().await.map_err(|e| ApiError::Request { url: shown.clone(), reason: describe(&e) })?;
             let status = resp.status().as_u16();
-            let mut body = Vec::new();
-            let mut stream = resp.bytes_stream();
-            while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| ApiError::Request { url: shown.clone(), reason: describe(&e) })?;
-                if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                    return Err(ApiError::TooLarge(MAX_RESPONSE_BYTES));
-                }
-                body.extend_from_slice(&chunk);
+            let body = crate::net::read_body(resp, MAX_RESPONSE_BYTES)
+                .await
+                .map_err(|e| ApiError::Request { url: shown.clone(), reason: describe(&e) })?;
+            if body.over_limit {
+                return Err(ApiError::TooLarge(MAX_RESPONSE_BYTES));
             }
-            Ok((status, body))
+            Ok((status, body.bytes))
         };
         let (status, body) = tokio::time::timeout(self.timeout, fut)
             .await

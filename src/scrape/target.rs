@@ -8,7 +8,6 @@
 use super::lex;
 use super::text::{Entry, Format, ParseError, Parser};
 use crate::tsdb::{stale_nan, AppendError, Labels, Storage};
-use futures::StreamExt;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -124,9 +123,7 @@ pub struct Body {
     pub content_type: Option<String>,
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
+use crate::clock::wall_ms as now_ms;
 
 fn describe(e: &reqwest::Error) -> String {
     crate::net::error_chain(e)
@@ -165,17 +162,12 @@ async fn fetch(client: &reqwest::Client, target: &Target) -> Result<Body, Scrape
     if limit > 0 && resp.content_length().is_some_and(|n| n >= limit) {
         return Err(ScrapeError::BodySizeLimit(limit));
     }
-    let cap = resp.content_length().unwrap_or(64 << 10).min(if limit > 0 { limit } else { u64::MAX }) as usize;
-    let mut bytes = Vec::with_capacity(cap);
-    let mut stream = resp.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ScrapeError::Request(describe(&e)))?;
-        bytes.extend_from_slice(&chunk);
-        if limit > 0 && bytes.len() as u64 >= limit {
-            return Err(ScrapeError::BodySizeLimit(limit));
-        }
+    let keep = if limit > 0 { (limit - 1).min(usize::MAX as u64) as usize } else { usize::MAX };
+    let body = crate::net::read_body(resp, keep).await.map_err(|e| ScrapeError::Request(describe(&e)))?;
+    if body.over_limit {
+        return Err(ScrapeError::BodySizeLimit(limit));
     }
-    Ok(Body { bytes, content_type })
+    Ok(Body { bytes: body.bytes, content_type })
 }
 
 /// What one ingest did, for the UI and `status`.

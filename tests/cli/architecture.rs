@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 /// The view side; `main.rs` wires it to the engine.
 const VIEW: [&str; 2] = ["app", "tui"];
-const TERMINAL_CRATES: [&str; 2] = ["ratatui", "crossterm"];
 
 /// Source text with comments, string and char literals blanked (newlines kept, so lines stay right).
 fn code_only(text: &str) -> String {

@@ -27,7 +27,7 @@ async fn deploy_command_triggers_the_endpoint_and_marks_the_charts() {
     let dir = tempfile::tempdir().unwrap();
     fleet.write_rule_files(dir.path()).unwrap();
     let cfg = Config::parse(&fleet.config_toml(dir.path()), &dir.path().join("demo.toml")).unwrap();
-    let (mut events, commands) = opsdeck::engine::start(cfg, dir.path().join("state"));
+    let (mut events, commands, engine) = opsdeck::engine::start(cfg, dir.path().join("state")).into_parts();
 
     commands.send(Command::Deploy { env: "staging".into(), version: "1.6.0-bad".into() }).await.unwrap();
     let n = notice(&mut events, "staging: deploy 1.6.0-bad", 15).await;
@@ -72,5 +72,6 @@ async fn deploy_command_triggers_the_endpoint_and_marks_the_charts() {
     commands.send(Command::Deploy { env: "nowhere".into(), version: "1.0".into() }).await.unwrap();
     let n = notice(&mut events, "nowhere", 15).await;
     assert!(n.contains("no deploy configured"), "{n}");
-    let _ = commands.send(Command::Quit).await;
+    drop(commands);
+    assert!(engine.shutdown(Duration::from_secs(5)).await, "the engine stops when asked");
 }

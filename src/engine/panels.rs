@@ -1,0 +1,133 @@
+//! Panels, evaluated on the local store when data arrived (debounced by the loop), or by a remote
+//! Prometheus-compatible server (`[prometheus]`) on a timer. Both fold through `panels::evaluate`.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::PANEL_POINTS;
+use crate::config::Config;
+use crate::model::{Event, Millis, PanelData};
+use crate::panels::{self, PanelDef, Window};
+use crate::promql;
+use crate::tsdb::Storage;
+
+/// The `rate()` window for the built-in panels: four of the slowest scrape interval, at least 1m,
+/// so a rate always has enough samples.
+pub fn rate_window(cfg: &Config) -> String {
+    let slowest = cfg.environments.iter().flat_map(|e| e.scrape.iter()).map(|s| s.interval).max();
+    let secs = slowest.map(|d| d.as_secs() * 4).unwrap_or(60).max(60);
+    crate::duration::format(Duration::from_secs(secs))
+}
+
+/// Every panel: the built-ins, then the user's `[[panel]]`s.
+pub fn panel_defs(cfg: &Config) -> Vec<PanelDef> {
+    let mut defs = panels::builtin(&rate_window(cfg));
+    defs.extend(panels::user(&cfg.panels));
+    defs
+}
+
+pub(super) struct Panels {
+    defs: Vec<PanelDef>,
+    /// The window panels are evaluated over (`+`/`-`).
+    pub window: Duration,
+    promql: promql::Engine,
+    /// `[prometheus]`: panels query this server instead of the local store.
+    remote: Option<crate::prom_api::Client>,
+    /// A remote server has its own scrape schedule: ask it again at the fastest local cadence.
+    remote_every: Duration,
+    /// One query round at a time: a slow server skips rounds instead of piling them up.
+    remote_busy: Option<JoinHandle<()>>,
+    notices: Vec<String>,
+}
+
+impl Panels {
+    pub fn new(cfg: &Config) -> Panels {
+        let mut notices = Vec::new();
+        let remote = match cfg.prometheus.as_ref().map(crate::prom_api::Client::from_config) {
+            Some(Ok(c)) => {
+                notices.push(format!("panels query {}", c.base_url()));
+                Some(c)
+            }
+            Some(Err(e)) => {
+                notices.push(format!("[prometheus]: {e}"));
+                None
+            }
+            None => None,
+        };
+        let remote_every = cfg
+            .environments
+            .iter()
+            .flat_map(|e| e.scrape.iter().map(|s| s.interval))
+            .min()
+            .unwrap_or(Duration::from_secs(15))
+            .max(Duration::from_secs(2));
+        Panels {
+            defs: panel_defs(cfg),
+            window: Duration::from_secs(900).min(cfg.general.history),
+            promql: promql::Engine::default(),
+            remote,
+            remote_every,
+            remote_busy: None,
+            notices,
+        }
+    }
+
+    pub fn take_notices(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notices)
+    }
+
+    pub fn is_remote(&self) -> bool {
+        self.remote.is_some()
+    }
+
+    pub fn remote_every(&self) -> Duration {
+        self.remote_every
+    }
+
+    fn window_at(&self, now: Millis) -> Window {
+        Window::ending_at(now, self.window.as_millis() as i64, PANEL_POINTS)
+    }
+
+    pub fn evaluate_local(&self, storage: &Storage, now: Millis) -> Vec<PanelData> {
+        panels::evaluate(&self.defs, self.window_at(now), |expr, w| {
+            let e = promql::parse(expr).map_err(|e| e.to_string())?;
+            let series = self.promql.range(storage, &e, w.start, w.end, w.step).map_err(|e| e.to_string())?;
+            Ok(series.into_iter().map(|s| (s.labels, s.samples.into_iter().map(|x| (x.t, x.v)).collect())).collect())
+        })
+    }
+
+    /// Start a round of remote queries unless the last one is still out.
+    pub fn on_remote_tick(&mut self, now: Millis, events: &mpsc::Sender<Event>) {
+        let Some(client) = self.remote.clone() else { return };
+        if self.remote_busy.as_ref().is_some_and(|h| !h.is_finished()) {
+            return;
+        }
+        let (defs, window, events) = (self.defs.clone(), self.window_at(now), events.clone());
+        self.remote_busy = Some(tokio::spawn(async move {
+            let panels = remote_panels(&client, &defs, window).await;
+            let _ = events.send(Event::Panels(panels)).await;
+        }));
+    }
+}
+
+/// Panels evaluated by a remote Prometheus-compatible server: every query of a round is sent
+/// concurrently, then the same `panels::evaluate` folds the answers as for the local store.
+pub async fn remote_panels(client: &crate::prom_api::Client, defs: &[PanelDef], w: Window) -> Vec<PanelData> {
+    let exprs: Vec<&str> = defs.iter().flat_map(|d| d.queries.iter().map(|q| q.expr.as_str())).collect();
+    let step = Duration::from_millis(w.step as u64);
+    let answers = futures::future::join_all(exprs.iter().map(|e| client.query_range(e, w.start, w.end, step))).await;
+    let mut by_expr: std::collections::HashMap<&str, Result<panels::RangeResult, String>> = Default::default();
+    for (e, a) in exprs.iter().zip(answers) {
+        let r = match a {
+            Ok(promql::Value::Matrix(m)) => {
+                Ok(m.into_iter().map(|s| (s.labels, s.samples.into_iter().map(|x| (x.t, x.v)).collect())).collect())
+            }
+            Ok(_) => Err("the server answered a range query with a non-matrix".to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        by_expr.insert(e, r);
+    }
+    panels::evaluate(defs, w, |expr, _| by_expr.get(expr).cloned().unwrap_or_else(|| Err("not queried".into())))
+}
