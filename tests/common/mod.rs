@@ -37,12 +37,23 @@ pub struct Tmux {
 impl Tmux {
     /// `env_prefix` goes before the binary, e.g. `env -u VAR `.
     pub fn demo(name: &'static str, cols: u16, rows: u16, env_prefix: &str) -> Tmux {
+        Tmux::opsdeck(name, cols, rows, env_prefix, |dir| format!("demo --state-dir {}", dir.join("state").display()))
+    }
+
+    /// The binary with the arguments `args(dir)` gives (dir: the session's scratch directory).
+    pub fn opsdeck(
+        name: &'static str,
+        cols: u16,
+        rows: u16,
+        env_prefix: &str,
+        args: impl FnOnce(&std::path::Path) -> String,
+    ) -> Tmux {
         let dir = tempfile::tempdir().unwrap();
         let socket = format!("opsdeck-e2e-{}-{name}", std::process::id());
         let bin = env!("CARGO_BIN_EXE_opsdeck");
         let cmd = format!(
-            "{env_prefix}{bin} demo --state-dir {} 2>{}; echo EXITED $?; sleep 60",
-            dir.path().join("state").display(),
+            "{env_prefix}{bin} {} 2>{}; echo EXITED $?; sleep 60",
+            args(dir.path()),
             dir.path().join("stderr").display()
         );
         let st = Command::new("tmux")

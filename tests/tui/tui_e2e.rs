@@ -55,3 +55,33 @@ fn demo_switch_window_environment_and_zoom() {
     t.wait("back to the grid", 5, |s| s.contains("Error rate") && s.contains("Latency p50"));
     quit_and_check_restored(&t);
 }
+
+/// `q` right after an alert changed state: the engine's shutdown is awaited, so the alert state
+/// file is complete and holds the change when the process has exited.
+#[test]
+fn quit_right_after_an_alert_fires_keeps_its_state() {
+    if !have_tmux() {
+        return;
+    }
+    let rules = "groups:\n- name: quick\n  interval: 1s\n  rules:\n  - alert: QuickAlert\n    expr: vector(1) > 0\n    for: 2s\n    labels: { severity: warning }\n    annotations: { summary: \"pending, then firing\" }\n";
+    let t = Tmux::opsdeck("quitstate", 120, 40, "", |dir| {
+        std::fs::write(dir.join("rules.yml"), rules).unwrap();
+        let cfg = "[alerting]\nrule_files = [\"rules.yml\"]\nevaluation_interval = \"1s\"\n";
+        std::fs::write(dir.join("opsdeck.toml"), cfg).unwrap();
+        format!("--config {} --state-dir {}", dir.join("opsdeck.toml").display(), dir.join("state").display())
+    });
+    t.wait("the alert pending", 20, |s| s.contains("◐ pending") && s.contains("QuickAlert"));
+    t.wait("the alert firing", 20, |s| s.contains("● firing") && s.contains("QuickAlert"));
+    t.keys(&["q"]);
+    let s = t.wait("the exit code", 10, |s| s.contains("EXITED"));
+    assert!(s.contains("EXITED 0"), "q must exit 0:\n{s}");
+    let path = t.dir.path().join("state/alert_state.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let saved: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"));
+    let alert = saved.as_array().and_then(|a| a.iter().find(|a| a["rule"] == "QuickAlert"));
+    let alert = alert.unwrap_or_else(|| panic!("QuickAlert not in the saved state:\n{text}"));
+    assert!(alert["active_at_s"].as_i64().is_some_and(|t| t > 1_600_000_000), "{alert}");
+    // Saved as of an evaluation at least the `for` after it became active: it was firing.
+    let (active, at) = (alert["active_at_s"].as_i64().unwrap(), alert["at_ms"].as_i64().unwrap() / 1000);
+    assert!(at - active >= 2, "saved while firing (active {active}, saved at {at}):\n{text}");
+}
