@@ -332,30 +332,7 @@ impl<'a> Strict<'a> {
                 if c != b'"' {
                     return self.err(format!("expected '\"' at start of label value, found {}", go_quote_byte(c)));
                 }
-                self.i += 1;
-                let vs = self.i;
-                loop {
-                    let k = match memchr::memchr3(b'"', b'\\', b'\n', &b[self.i..]) {
-                        Some(k) => self.i + k,
-                        None => return self.err(EOF_MSG),
-                    };
-                    match b[k] {
-                        b'"' => {
-                            self.i = k + 1;
-                            break;
-                        }
-                        b'\n' => {
-                            let so_far = lex::unescape_label(std::str::from_utf8(&b[vs..k]).unwrap_or(""));
-                            let q = go_quote(so_far.as_bytes());
-                            return self.err(format!("label value {q} contains unescaped new-line"));
-                        }
-                        _ => match b.get(k + 1) {
-                            None => return self.err(EOF_MSG),
-                            Some(b'"' | b'\\' | b'n') => self.i = k + 2,
-                            Some(&e) => return self.err(format!("invalid escape sequence '\\{}'", e as char)),
-                        },
-                    }
-                }
+                let vs = self.quoted_label_value()?;
                 let raw = &b[vs..self.i - 1];
                 if std::str::from_utf8(raw).is_err() {
                     let v = lex::unescape_label_bytes(raw);
@@ -392,6 +369,44 @@ impl<'a> Strict<'a> {
                 }
             }
         }
+        self.count_metric(fam, kind, folded);
+        self.value_and_timestamp()
+    }
+
+    /// A label value from its opening quote: escapes checked as expfmt does. Returns where the
+    /// value starts; `self.i` is left after the closing quote.
+    fn quoted_label_value(&mut self) -> Result<usize, ParseError> {
+        let b = self.b;
+        self.i += 1;
+        let vs = self.i;
+        loop {
+            let k = match memchr::memchr3(b'"', b'\\', b'\n', &b[self.i..]) {
+                Some(k) => self.i + k,
+                None => return self.err(EOF_MSG),
+            };
+            match b[k] {
+                b'"' => {
+                    self.i = k + 1;
+                    break;
+                }
+                b'\n' => {
+                    let so_far = lex::unescape_label(std::str::from_utf8(&b[vs..k]).unwrap_or(""));
+                    let q = go_quote(so_far.as_bytes());
+                    return self.err(format!("label value {q} contains unescaped new-line"));
+                }
+                _ => match b.get(k + 1) {
+                    None => return self.err(EOF_MSG),
+                    Some(b'"' | b'\\' | b'n') => self.i = k + 2,
+                    Some(&e) => return self.err(format!("invalid escape sequence '\\{}'", e as char)),
+                },
+            }
+        }
+        Ok(vs)
+    }
+
+    /// Lint counters per metric (a histogram's or summary's lines with the same labels are one).
+    fn count_metric(&mut self, fam: usize, kind: FamilyType, folded: bool) {
+        let b = self.b;
         // A new metric, unless this line continues a histogram/summary with the same labels.
         let new_metric = if folded {
             self.sig.sort_unstable();
@@ -415,6 +430,11 @@ impl<'a> Strict<'a> {
                 f.camel_labels += usize::from(is_camel(n));
             }
         }
+    }
+
+    /// The value, then an optional timestamp, then the end of the line.
+    fn value_and_timestamp(&mut self) -> Result<(), ParseError> {
+        let b = self.b;
         // The value: up to a blank or newline.
         let vs = self.i;
         while self.i < b.len() && !is_blank(b[self.i]) && b[self.i] != b'\n' {
