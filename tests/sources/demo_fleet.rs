@@ -112,7 +112,6 @@ async fn metrics_are_valid_exposition_and_move() {
     })
     .await;
     assert!(n2 > n1);
-    let samples = parse(&later);
     // Histogram buckets: every bound from 5 ms to 10 s, and +Inf equal to _count.
     let raw_buckets = later.lines().filter(|l| l.starts_with("http_request_duration_seconds_bucket")).count();
     assert!(raw_buckets >= 8 * 12, "{raw_buckets} bucket lines");
@@ -130,7 +129,16 @@ async fn metrics_are_valid_exposition_and_move() {
             .unwrap();
         assert_eq!(plus_inf, count, "{ep}");
     }
-    let cost: f64 = samples.iter().filter(|s| s.metric == "ai_cost_total").map(value).sum();
+    // AI calls are a few a second, so the first may come after the request counters moved.
+    let cost = eventually(15, "AI calls to cost money", || {
+        let api = api.clone();
+        async move {
+            let t = text(&format!("{api}/metrics")).await;
+            let cost: f64 = parse(&t).iter().filter(|s| s.metric == "ai_cost_total").map(value).sum();
+            (cost > 0.0).then_some(cost)
+        }
+    })
+    .await;
     assert!(cost > 0.0, "AI calls cost money");
 }
 

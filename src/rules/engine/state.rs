@@ -45,17 +45,11 @@ pub enum StateError {
     Format { path: String, err: serde_json::Error },
 }
 
-/// Write `saved` to `path` as JSON, atomically (a temporary file renamed over it).
+/// Write `saved` to `path` as JSON, atomically and durably (`persist::write_atomic`).
 pub(super) fn write(path: &Path, saved: &[SavedAlert]) -> Result<(), StateError> {
-    let io = |err| StateError::Io { path: path.display().to_string(), err };
     let body =
         serde_json::to_vec_pretty(saved).map_err(|err| StateError::Format { path: path.display().to_string(), err })?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, body).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    crate::persist::write_atomic(path, &body).map_err(|err| StateError::Io { path: path.display().to_string(), err })
 }
 
 /// Read a state file written by `write`; `None` when there is none (first start).
