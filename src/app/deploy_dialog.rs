@@ -182,7 +182,7 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::fixture;
+    use crate::app::fixture;
     use crossterm::event::KeyEventKind;
 
     fn key(c: KeyCode) -> KeyEvent {

@@ -4,6 +4,8 @@
 //! `apply`/`handle_key` are the only ways state changes, so both are unit-testable).
 
 pub mod deploy_dialog;
+#[doc(hidden)]
+pub mod fixture;
 pub mod keymap;
 pub mod strings;
 
@@ -635,7 +637,7 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::fixture;
+    use super::fixture;
     use crossterm::event::{KeyEventState, KeyModifiers};
 
     fn key(c: KeyCode) -> KeyEvent {

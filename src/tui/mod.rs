@@ -2,8 +2,6 @@
 //! `app::State`; `run_dashboard` is the only place that touches the terminal.
 
 mod deploy_dialog;
-#[doc(hidden)]
-pub mod fixture;
 pub mod format;
 pub mod layout;
 pub mod theme;
@@ -211,6 +209,7 @@ fn mouse(state: &mut State, m: crossterm::event::MouseEvent, area: Rect) -> bool
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::fixture;
     use crossterm::event::MouseEvent;
 
     fn click(col: u16, row: u16, kind: MouseEventKind) -> MouseEvent {

@@ -1,9 +1,10 @@
-//! Render snapshots of the `d` dialog over the fixed dashboard (`tui::fixture`): the version
+//! Render snapshots of the `d` dialog over the fixed dashboard (`app::fixture`): the version
 //! picker filtered by typing, the y/N question, and a protected environment's name prompt.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use opsdeck::app::State;
-use opsdeck::tui::{fixture, view};
+use opsdeck::app::fixture;
+use opsdeck::tui::view;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 

@@ -1,9 +1,10 @@
-//! Render snapshots of the dashboard with fixed data (`tui::fixture`) at the sizes the issues name,
+//! Render snapshots of the dashboard with fixed data (`app::fixture`) at the sizes the issues name,
 //! including no-data, stale, down and threshold-crossed states, zoom and overlays.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use opsdeck::app::State;
-use opsdeck::tui::{fixture, view};
+use opsdeck::app::fixture;
+use opsdeck::tui::view;
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;
 use ratatui::Terminal;
