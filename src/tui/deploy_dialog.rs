@@ -2,7 +2,7 @@
 //! confirmation. Both say plainly that only the trigger is built.
 
 use super::theme::Palette;
-use super::view::{centered, overlay_block};
+use super::widgets::{centered, overlay_block};
 use crate::app::deploy_dialog::{self as D, DeployDialog, Stage};
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;

@@ -6,6 +6,7 @@ pub mod format;
 pub mod layout;
 pub mod theme;
 mod view;
+mod widgets;
 
 pub use view::view;
 
