@@ -1,6 +1,7 @@
 //! The dashboard: layout, panels, dialogs, theme, and the terminal loop. `view` is a pure view of
 //! `app::State`; `run_dashboard` is the only place that touches the terminal.
 
+mod confirm;
 mod deploy_dialog;
 pub mod format;
 pub mod layout;

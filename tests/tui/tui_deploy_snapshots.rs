@@ -2,8 +2,8 @@
 //! picker filtered by typing, the y/N question, and a protected environment's name prompt.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use opsdeck::app::State;
 use opsdeck::app::fixture;
+use opsdeck::app::State;
 use opsdeck::tui::view;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;

@@ -2,8 +2,8 @@
 //! including no-data, stale, down and threshold-crossed states, zoom and overlays.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use opsdeck::app::State;
 use opsdeck::app::fixture;
+use opsdeck::app::{Modal, State};
 use opsdeck::tui::view;
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;
@@ -131,11 +131,13 @@ fn tiny_and_odd_sizes_do_not_panic() {
     for (w, h) in [(1, 1), (10, 3), (20, 5), (40, 12), (79, 23), (81, 25), (119, 39), (300, 100)] {
         render(&s, w, h);
     }
-    let mut z = fixture::full();
-    z.ui.zoom = true;
-    z.ui.help = true;
-    z.ui.details = true;
-    render(&z, 30, 8);
+    // Each overlay over a zoomed panel in a tiny terminal (one modal is open at a time).
+    for modal in [Modal::Help, Modal::AlertDetails, Modal::SilencePicker(0)] {
+        let mut z = fixture::full();
+        z.ui.zoom = true;
+        z.ui.modal = Some(modal);
+        render(&z, 30, 8);
+    }
 }
 
 fn type_str(s: &mut State, text: &str) {

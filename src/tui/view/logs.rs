@@ -1,7 +1,7 @@
 //! The logs panel (one environment's filtered list, or all merged by time) and its overlays: a
 //! record's details and the records sharing a request id.
 
-use crate::app::{level_label, strings as S, LogOverlay, State, LOGS_ID};
+use crate::app::{level_label, strings as S, State, LOGS_ID};
 use crate::logs::{Level, LogBuffer, LogRecord, LogView};
 use crate::tui::format;
 use crate::tui::theme::Palette;
@@ -155,36 +155,39 @@ pub(super) fn logs(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
     f.render_widget(Paragraph::new(lines), inner);
 }
 
-pub(super) fn log_overlay(state: &State, pal: &Palette, f: &mut Frame, area: Rect, o: &LogOverlay) {
+/// `Modal::LogDetails`: one record, every field, the exception one line each, a trace link.
+pub(super) fn record_details(state: &State, pal: &Palette, f: &mut Frame, area: Rect, env: &str, seq: u64) {
+    let Some(rec) = state.logs.get(env).and_then(|b| b.get(seq)) else { return };
     let key = |k: &str| Span::styled(format!("{k:<12} "), pal.dim());
-    let (title, lines): (String, Vec<Line>) = match o {
-        LogOverlay::Details(env, seq) => {
-            let Some(rec) = state.logs.get(env).and_then(|b| b.get(*seq)) else { return };
-            let d = crate::logs::details(rec, state.trace_url.as_deref());
-            let mut lines: Vec<Line> =
-                d.fields.iter().map(|(k, v)| Line::from(vec![key(k), Span::styled(v.clone(), pal.text())])).collect();
-            if let Some(link) = &d.trace_link {
-                lines.push(Line::from(vec![
-                    key("trace"),
-                    Span::styled(link.clone(), pal.title().add_modifier(Modifier::UNDERLINED)),
-                ]));
-            }
-            if !d.exception.is_empty() {
-                lines.push(Line::from(key("exception")));
-                for e in &d.exception {
-                    lines.push(Line::from(Span::styled(format!("  {e}"), pal.fg(pal.bad))));
-                }
-            }
-            (S::LOG_DETAILS.to_string(), lines)
+    let d = crate::logs::details(rec, state.trace_url.as_deref());
+    let mut lines: Vec<Line> =
+        d.fields.iter().map(|(k, v)| Line::from(vec![key(k), Span::styled(v.clone(), pal.text())])).collect();
+    if let Some(link) = &d.trace_link {
+        lines.push(Line::from(vec![
+            key("trace"),
+            Span::styled(link.clone(), pal.title().add_modifier(Modifier::UNDERLINED)),
+        ]));
+    }
+    if !d.exception.is_empty() {
+        lines.push(Line::from(key("exception")));
+        for e in &d.exception {
+            lines.push(Line::from(Span::styled(format!("  {e}"), pal.fg(pal.bad))));
         }
-        LogOverlay::Correlate(id) => {
-            let recs = crate::logs::correlate(id, state.logs.buffers.values());
-            (S::correlated(id), recs.into_iter().map(|r| log_line(state, pal, r, true, None)).collect())
-        }
-    };
+    }
+    log_overlay(pal, f, area, S::LOG_DETAILS, lines);
+}
+
+/// `Modal::LogCorrelate`: every line with this request id, across environments, in time order.
+pub(super) fn correlated(state: &State, pal: &Palette, f: &mut Frame, area: Rect, id: &str) {
+    let recs = crate::logs::correlate(id, state.logs.buffers.values());
+    let lines = recs.into_iter().map(|r| log_line(state, pal, r, true, None)).collect();
+    log_overlay(pal, f, area, &S::correlated(id), lines);
+}
+
+fn log_overlay(pal: &Palette, f: &mut Frame, area: Rect, title: &str, lines: Vec<Line>) {
     let r = centered(area, area.width.saturating_sub(6).max(40), area.height.saturating_sub(4).max(10));
     f.render_widget(Clear, r);
     let p =
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(overlay_block(pal, &title, "c correlate · Esc close"));
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(overlay_block(pal, title, "c correlate · Esc close"));
     f.render_widget(p, r);
 }

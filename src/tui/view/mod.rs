@@ -10,15 +10,15 @@ mod overview;
 mod panel;
 mod values;
 
-use super::format;
 use super::layout::{self, Placement};
 use super::theme::{health_symbol, Palette};
 use super::widgets::block;
-use crate::app::{strings as S, State, ALERTS_ID, LOGS_ID, OVERVIEW_ID};
+use super::{confirm, deploy_dialog, format};
+use crate::app::{strings as S, Modal, State, ALERTS_ID, LOGS_ID, OVERVIEW_ID};
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Clear, Paragraph};
 use ratatui::Frame;
 
 pub fn view(state: &State, f: &mut Frame) {
@@ -31,20 +31,17 @@ pub fn view(state: &State, f: &mut Frame) {
     }
     more_strip(state, &pal, f, &place);
     footer(state, &pal, f, place.footer);
-    if state.ui.details {
-        alerts::alert_details(state, &pal, f, area);
-    }
-    if let Some(i) = state.ui.silence_picker {
-        overlays::silence_picker(state, &pal, f, area, i);
-    }
-    if let Some(d) = &state.ui.deploy {
-        super::deploy_dialog::draw(&pal, f, area, d);
-    }
-    if let Some(o) = &state.ui.logs.overlay {
-        logs::log_overlay(state, &pal, f, area, o);
-    }
-    if state.ui.help {
-        overlays::help(&pal, f, area);
+    // What is open on top: one thing at most.
+    match &state.ui.modal {
+        None => {}
+        Some(Modal::Help) => overlays::help(&pal, f, area),
+        Some(Modal::AlertDetails) => alerts::alert_details(state, &pal, f, area),
+        Some(Modal::SilencePicker(i)) => overlays::silence_picker(state, &pal, f, area, *i),
+        Some(Modal::Deploy(d)) => deploy_dialog::draw(&pal, f, area, d),
+        Some(Modal::Confirm(c)) => confirm::draw(&pal, f, area, c),
+        Some(Modal::LogDetails { env, seq }) => logs::record_details(state, &pal, f, area, env, *seq),
+        Some(Modal::LogCorrelate(id)) => logs::correlated(state, &pal, f, area, id),
+        Some(Modal::LogSearch) => search_line(state, &pal, f, place.footer),
     }
 }
 
@@ -124,16 +121,31 @@ fn footer(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
     if r.height == 0 {
         return;
     }
-    let l = &state.ui.logs;
-    let left = if l.editing {
-        Line::from(vec![Span::styled(S::SEARCH_PROMPT, pal.title()), Span::raw(l.query.clone()), Span::raw("▏")])
-    } else {
-        match state.notices.back() {
-            // A notice stays for 30 s, then the key hints come back.
-            Some((at, text)) if state.now - at < 30_000 => Line::from(Span::styled(format!(" {text}"), pal.text())),
-            _ => Line::from(Span::styled(format!(" {}", S::FOOTER_HINT), pal.dim())),
-        }
+    let left = match state.notices.back() {
+        // A notice stays for 30 s, then the key hints come back.
+        Some((at, text)) if state.now - at < 30_000 => Line::from(Span::styled(format!(" {text}"), pal.text())),
+        _ => Line::from(Span::styled(format!(" {}", S::FOOTER_HINT), pal.dim())),
     };
+    let (left_r, right_r, right) = footer_parts(state, r);
+    f.render_widget(Paragraph::new(left), left_r);
+    f.render_widget(Paragraph::new(Span::styled(right, pal.dim())), right_r);
+}
+
+/// `Modal::LogSearch`: the search being typed, in place of the footer's notice.
+fn search_line(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
+    if r.height == 0 {
+        return;
+    }
+    let q = &state.ui.logs.query;
+    let line = Line::from(vec![Span::styled(S::SEARCH_PROMPT, pal.title()), Span::raw(q.clone()), Span::raw("▏")]);
+    let (left_r, _, _) = footer_parts(state, r);
+    f.render_widget(Clear, left_r);
+    f.render_widget(Paragraph::new(line), left_r);
+}
+
+/// The footer's left part (notices, hints, the search line), its right part and the engine
+/// figures shown there.
+fn footer_parts(state: &State, r: Rect) -> (Rect, Rect, String) {
     let s = &state.stats;
     let right = if s.targets_total > 0 || s.series > 0 {
         let mut t =
@@ -147,8 +159,7 @@ fn footer(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
         String::new()
     };
     let rw = (right.chars().count() as u16).min(r.width / 2);
-    f.render_widget(Paragraph::new(left), Rect { width: r.width - rw, ..r });
-    f.render_widget(Paragraph::new(Span::styled(right, pal.dim())), Rect { x: r.right() - rw, width: rw, ..r });
+    (Rect { width: r.width - rw, ..r }, Rect { x: r.right() - rw, width: rw, ..r }, right)
 }
 
 fn more_strip(state: &State, pal: &Palette, f: &mut Frame, place: &Placement) {
