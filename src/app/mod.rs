@@ -348,6 +348,24 @@ impl State {
         WINDOWS.into_iter().enumerate().filter(|(i, w)| *i == 0 || *w <= self.history).map(|(_, w)| w)
     }
 
+    /// A click, hit-tested by the view: `panel` is the id of the panel under the pointer, `row` the
+    /// list row under its header line (if the click was below it). Focuses the panel; on the
+    /// alerts list, selects that alert.
+    pub fn click(&mut self, panel: &str, row: Option<usize>) {
+        self.ui.focus = panel.to_string();
+        if panel == ALERTS_ID {
+            if let Some(i) = row.filter(|i| *i < self.visible_alerts().count()) {
+                self.ui.alert_sel = i;
+            }
+        }
+    }
+
+    /// The mouse wheel: as ↓/↑, to whatever has the keys. Returns whether anything may have changed.
+    pub fn scroll(&mut self, down: bool) -> bool {
+        let code = if down { KeyCode::Down } else { KeyCode::Up };
+        self.handle_key(KeyEvent::new(code, KeyModifiers::NONE)).is_none()
+    }
+
     /// Turn a key press into state changes and, when the engine must act, a `Command`.
     pub fn handle_key(&mut self, key: KeyEvent) -> Option<Command> {
         // Terminals with keyboard enhancement report releases too: act on presses only (kdash#390).
@@ -884,6 +902,30 @@ mod tests {
         more.push(second);
         s.apply(Event::Alerts(more));
         assert!(s.bell);
+    }
+
+    #[test]
+    fn clicks_focus_and_select_and_the_wheel_moves() {
+        let mut s = fixture::full();
+        s.click(ALERTS_ID, Some(1));
+        assert_eq!((s.ui.focus.as_str(), s.ui.alert_sel), (ALERTS_ID, 1));
+        s.click(ALERTS_ID, Some(3));
+        assert_eq!(s.ui.alert_sel, 1, "below the last alert: the selection stays");
+        s.click(ALERTS_ID, None);
+        assert_eq!(s.ui.alert_sel, 1, "on the border or header: the selection stays");
+        assert!(s.scroll(true));
+        assert_eq!(s.ui.alert_sel, 2);
+        assert!(s.scroll(false));
+        assert_eq!(s.ui.alert_sel, 1);
+        s.click("errors", Some(0));
+        assert_eq!((s.ui.focus.as_str(), s.ui.alert_sel), ("errors", 1), "rows of other panels select nothing");
+        s.handle_key(ch('?'));
+        s.scroll(true);
+        assert_eq!(
+            (s.ui.focus.as_str(), s.ui.modal.clone()),
+            ("errors", Some(Modal::Help)),
+            "the wheel goes where keys go"
+        );
     }
 
     #[test]
