@@ -25,37 +25,37 @@ fn press(s: &mut State, c: KeyCode) {
 
 #[test]
 fn full_80x24() {
-    insta::assert_snapshot!(screen(&fixture::full(), 80, 24));
+    assert_screen!("tui_snapshots", "full_80x24", screen(&fixture::full(), 80, 24));
 }
 
 #[test]
 fn full_120x40() {
-    insta::assert_snapshot!(screen(&fixture::full(), 120, 40));
+    assert_screen!("tui_snapshots", "full_120x40", screen(&fixture::full(), 120, 40));
 }
 
 #[test]
 fn full_160x45() {
-    insta::assert_snapshot!(screen(&fixture::full(), 160, 45));
+    assert_screen!("tui_snapshots", "full_160x45", screen(&fixture::full(), 160, 45));
 }
 
 #[test]
 fn full_200x50() {
-    insta::assert_snapshot!(screen(&fixture::full(), 200, 50));
+    assert_screen!("tui_snapshots", "full_200x50", screen(&fixture::full(), 200, 50));
 }
 
 #[test]
 fn full_250x70() {
-    insta::assert_snapshot!(screen(&fixture::full(), 250, 70));
+    assert_screen!("tui_snapshots", "full_250x70", screen(&fixture::full(), 250, 70));
 }
 
 #[test]
 fn no_data_80x24() {
-    insta::assert_snapshot!(screen(&fixture::empty(), 80, 24));
+    assert_screen!("tui_snapshots", "no_data_80x24", screen(&fixture::empty(), 80, 24));
 }
 
 #[test]
 fn no_data_160x45() {
-    insta::assert_snapshot!(screen(&fixture::empty(), 160, 45));
+    assert_screen!("tui_snapshots", "no_data_160x45", screen(&fixture::empty(), 160, 45));
 }
 
 #[test]
@@ -67,7 +67,7 @@ fn staging_selected_error_rate_zoomed_120x40() {
     press(&mut s, KeyCode::Enter);
     let out = screen(&s, 120, 40);
     assert!(out.contains("⚠ over 5%"), "threshold crossing must be stated in words");
-    insta::assert_snapshot!(out);
+    assert_screen!("tui_snapshots", "staging_selected_error_rate_zoomed_120x40", out);
 }
 
 #[test]
@@ -78,7 +78,7 @@ fn window_1h_latency_zoomed_200x50() {
         press(&mut s, KeyCode::Right);
     }
     press(&mut s, KeyCode::Char('z'));
-    insta::assert_snapshot!(screen(&s, 200, 50));
+    assert_screen!("tui_snapshots", "window_1h_latency_zoomed_200x50", screen(&s, 200, 50));
 }
 
 #[test]
@@ -89,7 +89,7 @@ fn help_overlay_80x24() {
     for word in ["deploy", "rollback", "promote", "history", "acknowledge", "quit"] {
         assert!(out.contains(word), "help must list {word}");
     }
-    insta::assert_snapshot!(out);
+    assert_screen!("tui_snapshots", "help_overlay_80x24", out);
 }
 
 #[test]
@@ -99,7 +99,7 @@ fn alert_details_120x40() {
     press(&mut s, KeyCode::Enter);
     let out = screen(&s, 120, 40);
     assert!(out.contains("runbooks.example.org"));
-    insta::assert_snapshot!(out);
+    assert_screen!("tui_snapshots", "alert_details_120x40", out);
 }
 
 #[test]
@@ -107,7 +107,7 @@ fn silence_picker_160x45() {
     let mut s = fixture::full();
     press(&mut s, KeyCode::Char('a'));
     press(&mut s, KeyCode::Char('s'));
-    insta::assert_snapshot!(screen(&s, 160, 45));
+    assert_screen!("tui_snapshots", "silence_picker_160x45", screen(&s, 160, 45));
 }
 
 #[test]
@@ -156,7 +156,7 @@ fn logs_full_screen_staging_with_search_120x40() {
     press(&mut s, KeyCode::Enter);
     let out = screen(&s, 120, 40);
     assert!(out.contains("GET /api/orders 500") && out.contains("ERROR"));
-    insta::assert_snapshot!(out);
+    assert_screen!("tui_snapshots", "logs_full_screen_staging_with_search_120x40", out);
 }
 
 #[test]
@@ -168,7 +168,7 @@ fn logs_all_environments_merged_160x45() {
     let prod = out.find("reddit rate limited").expect("production line");
     let stag = out.find("now running 1.5.0-bad").expect("staging line");
     assert!(stag < prod, "merged by time:\n{out}");
-    insta::assert_snapshot!(out);
+    assert_screen!("tui_snapshots", "logs_all_environments_merged_160x45", out);
 }
 
 #[test]
@@ -181,7 +181,7 @@ fn log_record_details_show_the_exception_80x24() {
     press(&mut s, KeyCode::Enter);
     let out = screen(&s, 80, 24);
     assert!(out.contains("KeyError: 'price'"), "{out}");
-    insta::assert_snapshot!(out);
+    assert_screen!("tui_snapshots", "log_record_details_show_the_exception_80x24", out);
 }
 
 #[test]
@@ -195,7 +195,7 @@ fn request_id_correlation_across_environments_120x40() {
     let out = screen(&s, 120, 40);
     assert!(out.contains("req-9c1e across environments"));
     assert!(out.contains("POST /api/scrape 202") && out.contains("reddit fetch failed"), "{out}");
-    insta::assert_snapshot!(out);
+    assert_screen!("tui_snapshots", "request_id_correlation_across_environments_120x40", out);
 }
 
 #[test]
@@ -235,5 +235,5 @@ fn fresh_start_fits_the_axis_to_the_data_120x40() {
     let out = screen(&s, 120, 40);
     // A minute of axis, not fifteen: the ticks are within the last minute.
     assert!(out.contains("22:12") && !out.contains("21:58"), "{out}");
-    insta::assert_snapshot!(out);
+    assert_screen!("tui_snapshots", "fresh_start_fits_the_axis_to_the_data_120x40", out);
 }
