@@ -5,7 +5,8 @@
 //! cargo bench --bench render
 
 use criterion::{criterion_group, Criterion};
-use opsdeck::tui::{fixture, view};
+use opsdeck::app::fixture;
+use opsdeck::tui::view;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use std::hint::black_box;

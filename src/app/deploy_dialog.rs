@@ -1,10 +1,10 @@
-//! The `d` dialog (design §6): a version picker with type-to-filter, then a confirmation whose
-//! default answer is no; a protected environment must be confirmed by typing its name exactly.
-//! Only a confirmed deploy becomes `Command::Deploy`. The engine then triggers the environment's
-//! deploy endpoint; verification and automatic rollback are the deploy engine's (not built yet),
-//! and the dialog says so.
+//! The `d` dialog (design §6): a version picker with type-to-filter, then the shared confirmation
+//! (`confirm`), whose default answer is no; a protected environment must be confirmed by typing
+//! its name exactly. Only a confirmed deploy becomes `Command::Deploy`. The engine then triggers
+//! the environment's deploy endpoint; verification and automatic rollback are the deploy engine's
+//! (not built yet), and the dialog says so.
 
-use super::{Command, State};
+use super::confirm::{Confirm, ConfirmAction, Fact};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 pub const TITLE: &str = "Deploy";
@@ -13,37 +13,19 @@ pub const ONLY_TRIGGER: &str =
 pub const PICK_HINT: &str = "type to filter · ↑/↓ j/k move · Enter pick · Esc cancel";
 pub const NO_MATCH: &str = "no version matches the filter";
 pub const NO_VERSIONS: &str = "no versions configured: add versions = [...] to this environment's deploy";
-pub const CONFIRM_HINT: &str = "y deploys · n, Enter or Esc cancels";
-pub const CONFIRM_PROTECTED_HINT: &str = "type the name and Enter · Esc cancels";
 pub const PICK_ENV: &str = "choose one environment (1-9 or Tab) to deploy to, then press d";
 
 pub fn no_deploy_config(env: &str) -> String {
     format!("{env} has no deploy configured: add deploy = {{ driver = \"http\", url = ... }} to it")
 }
-pub fn cancelled(env: &str, version: &str) -> String {
-    format!("deploy of {version} to {env} cancelled: nothing was deployed")
-}
-pub fn name_mismatch(env: &str) -> String {
-    format!("not confirmed: {env} is protected and its name was not typed exactly; nothing was deployed")
-}
-pub fn requesting(env: &str, version: &str) -> String {
-    format!("{env}: requesting deploy of {version}…")
+pub fn picker_cancelled(env: &str) -> String {
+    format!("deploy to {env} cancelled: nothing was deployed")
 }
 pub fn question(env: &str, version: &str) -> String {
     format!("Deploy {version} to {env}? [y/N]")
 }
-pub fn protected_prompt(env: &str) -> String {
-    format!("{env} is protected: type its name to confirm")
-}
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Stage {
-    /// Choosing a version; `sel` indexes the filtered list.
-    Pick { filter: String, sel: usize },
-    /// Version chosen; `typed` is the name typed so far (protected environments only).
-    Confirm { version: String, typed: String },
-}
-
+/// The version picker; picking one leads to its confirmation (`DeployDialog::confirm`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeployDialog {
     pub env: String,
@@ -52,14 +34,31 @@ pub struct DeployDialog {
     pub running: Option<String>,
     /// `deploy.versions` from the config, in the config's order.
     pub versions: Vec<String>,
-    pub stage: Stage,
+    /// The filter as typed.
+    pub filter: String,
+    /// Index into `filtered()`.
+    pub sel: usize,
+}
+
+/// What a key did to the picker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Picked {
+    /// Still picking.
+    Open,
+    /// Esc: nothing was deployed.
+    Cancelled,
+    /// A version was chosen: confirm it.
+    Confirm(Confirm),
 }
 
 impl DeployDialog {
+    pub fn new(env: String, protected: bool, running: Option<String>, versions: Vec<String>) -> DeployDialog {
+        DeployDialog { env, protected, running, versions, filter: String::new(), sel: 0 }
+    }
+
     /// The versions the filter lets through (case-insensitive substring), in the config's order.
     pub fn filtered(&self) -> Vec<&str> {
-        let Stage::Pick { filter, .. } = &self.stage else { return Vec::new() };
-        let f = filter.to_lowercase();
+        let f = self.filter.to_lowercase();
         self.versions.iter().filter(|v| v.to_lowercase().contains(&f)).map(String::as_str).collect()
     }
 
@@ -68,121 +67,65 @@ impl DeployDialog {
     fn moves(&self, c: char) -> bool {
         (c == 'j' || c == 'k') && !self.versions.iter().any(|v| v.to_lowercase().contains(c))
     }
-}
 
-impl State {
-    /// `d`: open the picker for the selected environment, or say why not.
-    pub(super) fn open_deploy(&mut self) {
-        let Some(i) = self.ui.env.filter(|i| *i < self.envs.len()) else {
-            self.notice(PICK_ENV.to_string());
-            return;
-        };
-        let e = &self.envs[i];
-        let Some(versions) = self.deploy_versions.get(&e.name) else {
-            self.notice(no_deploy_config(&e.name));
-            return;
-        };
-        self.ui.deploy = Some(DeployDialog {
-            env: e.name.clone(),
-            protected: e.protected,
-            running: self.health.get(i).and_then(|h| h.version.clone()),
-            versions: versions.clone(),
-            stage: Stage::Pick { filter: String::new(), sel: 0 },
-        });
+    /// What the dialog is about: the environment (marked when protected) and what runs there.
+    pub fn facts(&self) -> Vec<Fact> {
+        let mut env = Fact::new("env", self.env.clone(), true);
+        if self.protected {
+            env.mark = Some("[protected]");
+        }
+        let running = Fact::new("running", self.running.clone().unwrap_or_else(|| "unknown".into()), false);
+        vec![env, running]
     }
 
-    /// Every key while the dialog is open goes here (typing must not trigger other actions).
-    pub(super) fn deploy_key(&mut self, key: KeyEvent) -> Option<Command> {
-        let mut d = self.ui.deploy.take()?;
-        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-            return Some(Command::Quit);
-        }
-        let mut out = None;
-        let mut keep = true;
-        // Read before the stage is borrowed for editing.
-        let filtered: Vec<String> = d.filtered().into_iter().map(str::to_string).collect();
-        let (j_moves, k_moves) = (d.moves('j'), d.moves('k'));
+    /// The confirmation of deploying `version`: y/N, or the name typed for a protected environment.
+    pub fn confirm(&self, version: String) -> Confirm {
+        let question = question(&self.env, &version);
+        let mut facts = self.facts();
+        facts.push(Fact::new("deploy", version.clone(), true));
+        let action = ConfirmAction::Deploy { env: self.env.clone(), version };
+        let mut c = Confirm::new(action, format!("{TITLE} to {}", self.env), question);
+        c.facts = facts;
+        c.note = Some(ONLY_TRIGGER.to_string());
+        c.protected = self.protected.then(|| self.env.clone());
+        c
+    }
+
+    /// Every key while the picker is open (typing must not trigger other actions).
+    pub fn key(&mut self, key: &KeyEvent) -> Picked {
+        let filtered: Vec<String> = self.filtered().into_iter().map(str::to_string).collect();
+        let last = filtered.len().saturating_sub(1);
         let plain = key.modifiers.is_empty() || key.modifiers == KeyModifiers::SHIFT;
-        match &mut d.stage {
-            Stage::Pick { filter, sel } => {
-                match key.code {
-                    KeyCode::Down | KeyCode::Tab => *sel = (*sel + 1).min(filtered.len().saturating_sub(1)),
-                    KeyCode::Char('j') if plain && j_moves => *sel = (*sel + 1).min(filtered.len().saturating_sub(1)),
-                    KeyCode::Up | KeyCode::BackTab => *sel = sel.saturating_sub(1),
-                    KeyCode::Char('k') if plain && k_moves => *sel = sel.saturating_sub(1),
-                    KeyCode::Esc => {
-                        keep = false;
-                        self.notice(format!("deploy to {} cancelled: nothing was deployed", d.env));
-                    }
-                    KeyCode::Backspace => {
-                        filter.pop();
-                        *sel = 0;
-                    }
-                    KeyCode::Char(c) if plain && !c.is_control() => {
-                        filter.push(c);
-                        *sel = 0;
-                    }
-                    // Nothing to pick: stay, the dialog already says why.
-                    KeyCode::Enter => {
-                        if let Some(version) = filtered.get(*sel).cloned() {
-                            d.stage = Stage::Confirm { version, typed: String::new() };
-                        }
-                    }
-                    _ => {}
+        match key.code {
+            KeyCode::Down | KeyCode::Tab => self.sel = (self.sel + 1).min(last),
+            KeyCode::Char('j') if plain && self.moves('j') => self.sel = (self.sel + 1).min(last),
+            KeyCode::Up | KeyCode::BackTab => self.sel = self.sel.saturating_sub(1),
+            KeyCode::Char('k') if plain && self.moves('k') => self.sel = self.sel.saturating_sub(1),
+            KeyCode::Esc => return Picked::Cancelled,
+            KeyCode::Backspace => {
+                self.filter.pop();
+                self.sel = 0;
+            }
+            KeyCode::Char(c) if plain && !c.is_control() => {
+                self.filter.push(c);
+                self.sel = 0;
+            }
+            // Nothing to pick: stay, the dialog already says why.
+            KeyCode::Enter => {
+                if let Some(version) = filtered.get(self.sel).cloned() {
+                    return Picked::Confirm(self.confirm(version));
                 }
             }
-            Stage::Confirm { version, typed } => {
-                let version = version.clone();
-                if d.protected {
-                    match key.code {
-                        KeyCode::Esc => {
-                            keep = false;
-                            self.notice(cancelled(&d.env, &version));
-                        }
-                        KeyCode::Backspace => {
-                            typed.pop();
-                        }
-                        KeyCode::Char(c) if plain && !c.is_control() => typed.push(c),
-                        KeyCode::Enter => {
-                            keep = false;
-                            // Exactly the name: no trimming, no case folding.
-                            if *typed == d.env {
-                                out = Some(Command::Deploy { env: d.env.clone(), version: version.clone() });
-                                self.notice(requesting(&d.env, &version));
-                            } else {
-                                self.notice(name_mismatch(&d.env));
-                            }
-                        }
-                        _ => {}
-                    }
-                } else {
-                    match key.code {
-                        KeyCode::Char('y') | KeyCode::Char('Y') => {
-                            keep = false;
-                            out = Some(Command::Deploy { env: d.env.clone(), version: version.clone() });
-                            self.notice(requesting(&d.env, &version));
-                        }
-                        // The default answer is no.
-                        KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Enter | KeyCode::Esc => {
-                            keep = false;
-                            self.notice(cancelled(&d.env, &version));
-                        }
-                        _ => {}
-                    }
-                }
-            }
+            _ => {}
         }
-        if keep {
-            self.ui.deploy = Some(d);
-        }
-        out
+        Picked::Open
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::fixture;
+    use crate::app::{fixture, Command, Modal, State};
     use crossterm::event::KeyEventKind;
 
     fn key(c: KeyCode) -> KeyEvent {
@@ -210,9 +153,16 @@ mod tests {
         s
     }
     fn picked(s: &State) -> Option<&str> {
-        match &s.ui.deploy.as_ref()?.stage {
-            Stage::Confirm { version, .. } => Some(version),
+        match &s.ui.modal {
+            Some(Modal::Confirm(Confirm { action: ConfirmAction::Deploy { version, .. }, .. })) => Some(version),
             _ => None,
+        }
+    }
+    /// The open picker (panics when something else is open).
+    fn dialog(s: &State) -> &DeployDialog {
+        match &s.ui.modal {
+            Some(Modal::Deploy(d)) => d,
+            other => panic!("no deploy picker open: {other:?}"),
         }
     }
 
@@ -220,15 +170,15 @@ mod tests {
     fn needs_one_environment_with_a_deploy_config() {
         let mut s = state();
         assert_eq!(s.handle_key(ch('d')), None);
-        assert!(s.ui.deploy.is_none());
+        assert!(s.ui.modal.is_none());
         assert!(last_notice(&s).contains("choose one environment"), "{}", last_notice(&s));
         s.handle_key(ch('3'));
         s.handle_key(ch('d'));
-        assert!(s.ui.deploy.is_none());
+        assert!(s.ui.modal.is_none());
         assert!(last_notice(&s).contains("development has no deploy configured"), "{}", last_notice(&s));
         s.handle_key(ch('2'));
         s.handle_key(ch('d'));
-        let d = s.ui.deploy.as_ref().unwrap();
+        let d = dialog(&s);
         assert_eq!((d.env.as_str(), d.protected, d.running.as_deref()), ("staging", false, Some("1.5.0-bad")));
     }
 
@@ -237,12 +187,12 @@ mod tests {
         let mut s = state();
         s.handle_key(ch('2'));
         s.handle_key(ch('d'));
-        assert_eq!(s.ui.deploy.as_ref().unwrap().filtered().len(), 5);
+        assert_eq!(dialog(&s).filtered().len(), 5);
         // Keys that mean something else on the dashboard are filter text here.
         assert_eq!(typed(&mut s, "6"), None);
-        assert_eq!(s.ui.deploy.as_ref().unwrap().filtered(), vec!["1.6.0-bad", "1.6.0-slow"]);
+        assert_eq!(dialog(&s).filtered(), vec!["1.6.0-bad", "1.6.0-slow"]);
         typed(&mut s, "Q");
-        assert!(s.ui.deploy.as_ref().unwrap().filtered().is_empty(), "q is text here, not quit");
+        assert!(dialog(&s).filtered().is_empty(), "q is text here, not quit");
         s.handle_key(key(KeyCode::Enter));
         assert_eq!(picked(&s), None, "nothing to pick: the picker stays open");
         s.handle_key(key(KeyCode::Backspace));
@@ -266,11 +216,11 @@ mod tests {
         s.handle_key(ch('2'));
         s.handle_key(ch('d'));
         typed(&mut s, "j");
-        assert_eq!(s.ui.deploy.as_ref().unwrap().filtered(), vec!["2.0-jammy"]);
+        assert_eq!(dialog(&s).filtered(), vec!["2.0-jammy"]);
         s.handle_key(key(KeyCode::Backspace));
         s.handle_key(ch('k')); // no version has a k: it moves
         s.handle_key(ch('j')); // typed
-        assert_eq!(s.ui.deploy.as_ref().unwrap().filtered(), vec!["2.0-jammy"]);
+        assert_eq!(dialog(&s).filtered(), vec!["2.0-jammy"]);
     }
 
     #[test]
@@ -283,9 +233,9 @@ mod tests {
             s.handle_key(key(KeyCode::Enter));
             assert_eq!(picked(&s), Some("1.6.0-bad"));
             assert_eq!(s.handle_key(ch('x')), None, "other keys neither confirm nor cancel");
-            assert!(s.ui.deploy.is_some());
+            assert_eq!(picked(&s), Some("1.6.0-bad"));
             assert_eq!(s.handle_key(answer), None, "{answer:?} must not deploy");
-            assert!(s.ui.deploy.is_none());
+            assert!(s.ui.modal.is_none());
             assert!(last_notice(&s).contains("cancelled: nothing was deployed"), "{}", last_notice(&s));
         }
         s.handle_key(ch('d'));
@@ -293,7 +243,7 @@ mod tests {
         s.handle_key(key(KeyCode::Enter));
         let cmd = s.handle_key(ch('y'));
         assert_eq!(cmd, Some(Command::Deploy { env: "staging".into(), version: "1.6.0-bad".into() }));
-        assert!(s.ui.deploy.is_none());
+        assert!(s.ui.modal.is_none());
     }
 
     #[test]
@@ -309,7 +259,7 @@ mod tests {
             pick(&mut s);
             assert_eq!(typed(&mut s, wrong), None);
             assert_eq!(s.handle_key(key(KeyCode::Enter)), None, "{wrong:?} must not confirm");
-            assert!(s.ui.deploy.is_none());
+            assert!(s.ui.modal.is_none());
             assert!(last_notice(&s).contains("not typed exactly"), "{}", last_notice(&s));
         }
         pick(&mut s);
@@ -322,7 +272,7 @@ mod tests {
         pick(&mut s);
         typed(&mut s, "production");
         assert_eq!(s.handle_key(key(KeyCode::Esc)), None, "Esc cancels even with the name typed");
-        assert!(s.ui.deploy.is_none());
+        assert!(s.ui.modal.is_none());
     }
 
     #[test]
@@ -332,9 +282,9 @@ mod tests {
         s.handle_key(ch('d'));
         let release = KeyEvent { kind: KeyEventKind::Release, ..key(KeyCode::Down) };
         s.handle_key(release);
-        assert_eq!(s.ui.deploy.as_ref().unwrap().stage, Stage::Pick { filter: String::new(), sel: 0 });
+        assert_eq!((dialog(&s).filter.as_str(), dialog(&s).sel), ("", 0));
         assert_eq!(s.handle_key(key(KeyCode::Esc)), None);
-        assert!(s.ui.deploy.is_none());
+        assert!(s.ui.modal.is_none());
         assert!(last_notice(&s).contains("cancelled"));
         s.handle_key(ch('d'));
         assert_eq!(s.handle_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Command::Quit));

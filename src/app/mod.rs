@@ -3,15 +3,22 @@
 //! renders `&State` and turns keys into `Command`s for the engine. No I/O here (Elm-style:
 //! `apply`/`handle_key` are the only ways state changes, so both are unit-testable).
 
+pub mod confirm;
 pub mod deploy_dialog;
+#[doc(hidden)]
+pub mod fixture;
 pub mod keymap;
+pub mod modal;
 pub mod strings;
 
 pub use crate::model::*;
+pub use modal::Modal;
 
 use crate::config::{Config, LogSettings, Theme};
 use crate::logs::{Level, LogBuffer, LogStore, LogView};
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
+use confirm::Answer;
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use deploy_dialog::{DeployDialog, Picked};
 use keymap::Action;
 use std::collections::BTreeMap;
 use std::collections::VecDeque;
@@ -28,25 +35,14 @@ pub const OVERVIEW_ID: &str = "overview";
 pub const ALERTS_ID: &str = "alerts";
 pub const LOGS_ID: &str = "logs";
 
-/// An overlay of the logs panel.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LogOverlay {
-    /// One record opened: (environment, sequence number in its buffer).
-    Details(String, u64),
-    /// Every line with this request id, across environments.
-    Correlate(String),
-}
-
 /// The logs view's settings, shared by every environment's `LogView` (the records and each
 /// environment's selection live in `State::logs` / `State::log_views`).
 #[derive(Debug, Clone, Default)]
 pub struct LogsUi {
     /// Least severity shown (`None` = all).
     pub level: Option<Level>,
-    /// The search as typed; applied to the views with Enter.
+    /// The search as typed (`Modal::LogSearch`); applied to the views with Enter.
     pub query: String,
-    pub editing: bool,
-    pub overlay: Option<LogOverlay>,
 }
 
 pub fn level_label(l: Option<Level>) -> &'static str {
@@ -67,20 +63,16 @@ pub struct UiState {
     pub focus: String,
     pub zoom: bool,
     pub window: Duration,
-    pub help: bool,
     /// Index into `State::visible_alerts`.
     pub alert_sel: usize,
-    pub details: bool,
-    /// Open duration picker for `s`: index into `SILENCES`.
-    pub silence_picker: Option<usize>,
+    /// What is open over the dashboard (help, details, a picker, a dialog, the search line).
+    pub modal: Option<Modal>,
     pub theme: Theme,
     /// `NO_COLOR` / `--no-color`: no colours at all (symbols and text still carry meaning).
     pub no_color: bool,
     /// The terminal renders 24-bit colour (else RGB theme colours use the 256-colour cube).
     pub truecolor: bool,
     pub logs: LogsUi,
-    /// The open `d` dialog (version picker, then confirmation).
-    pub deploy: Option<deploy_dialog::DeployDialog>,
 }
 
 #[derive(Debug, Clone)]
@@ -182,15 +174,12 @@ impl State {
                 focus: OVERVIEW_ID.to_string(),
                 zoom: false,
                 window,
-                help: false,
                 alert_sel: 0,
-                details: false,
-                silence_picker: None,
+                modal: None,
                 theme: Theme::Dark,
                 no_color: false,
                 truecolor: true,
                 logs: LogsUi::default(),
-                deploy: None,
             },
         }
     }
@@ -255,9 +244,8 @@ impl State {
                 self.ui.alert_sel = selected
                     .and_then(|k| self.visible_alerts().position(|a| a.key == k))
                     .unwrap_or(self.ui.alert_sel.min(n.saturating_sub(1)));
-                if n == 0 {
-                    self.ui.details = false;
-                    self.ui.silence_picker = None;
+                if n == 0 && matches!(self.ui.modal, Some(Modal::AlertDetails | Modal::SilencePicker(_))) {
+                    self.ui.modal = None;
                 }
             }
             Event::Markers(m) => self.markers = m,
@@ -360,38 +348,63 @@ impl State {
         WINDOWS.into_iter().enumerate().filter(|(i, w)| *i == 0 || *w <= self.history).map(|(_, w)| w)
     }
 
+    /// A click, hit-tested by the view: `panel` is the id of the panel under the pointer, `row` the
+    /// list row under its header line (if the click was below it). Focuses the panel; on the
+    /// alerts list, selects that alert.
+    pub fn click(&mut self, panel: &str, row: Option<usize>) {
+        self.ui.focus = panel.to_string();
+        if panel == ALERTS_ID {
+            if let Some(i) = row.filter(|i| *i < self.visible_alerts().count()) {
+                self.ui.alert_sel = i;
+            }
+        }
+    }
+
+    /// The mouse wheel: as ↓/↑, to whatever has the keys. Returns whether anything may have changed.
+    pub fn scroll(&mut self, down: bool) -> bool {
+        let code = if down { KeyCode::Down } else { KeyCode::Up };
+        self.handle_key(KeyEvent::new(code, KeyModifiers::NONE)).is_none()
+    }
+
     /// Turn a key press into state changes and, when the engine must act, a `Command`.
     pub fn handle_key(&mut self, key: KeyEvent) -> Option<Command> {
         // Terminals with keyboard enhancement report releases too: act on presses only (kdash#390).
         if key.kind == KeyEventKind::Release {
             return None;
         }
-        if self.ui.logs.editing {
-            self.edit_search(key);
-            return None;
-        }
-        if self.ui.deploy.is_some() {
-            return self.deploy_key(key);
-        }
-        if let Some(i) = self.ui.silence_picker {
-            return self.pick_silence(i, key);
-        }
-        let action = keymap::lookup(&key)?;
-        if self.ui.help {
-            match action {
-                Action::Quit => return Some(Command::Quit),
-                Action::Help | Action::Esc => self.ui.help = false,
-                _ => {}
+        // Who gets the key: the open modal, else the dashboard.
+        match &self.ui.modal {
+            // Typing must not trigger other actions.
+            Some(Modal::LogSearch) => {
+                self.edit_search(key);
+                None
             }
-            return None;
+            Some(Modal::Deploy(_)) => self.deploy_key(key),
+            Some(Modal::Confirm(_)) => self.confirm_key(key),
+            Some(Modal::SilencePicker(i)) => {
+                let i = *i;
+                self.pick_silence(i, key)
+            }
+            Some(Modal::Help) => match keymap::lookup(&key)? {
+                Action::Quit => Some(Command::Quit),
+                Action::Help | Action::Esc => {
+                    self.ui.modal = None;
+                    None
+                }
+                _ => None,
+            },
+            // Details leave the dashboard's keys working under them (j/k, A, s, c; Esc closes).
+            Some(Modal::AlertDetails | Modal::LogDetails { .. } | Modal::LogCorrelate(_)) | None => {
+                let action = keymap::lookup(&key)?;
+                self.act(action)
+            }
         }
-        self.act(action)
     }
 
     fn act(&mut self, action: Action) -> Option<Command> {
         match action {
             Action::Quit => return Some(Command::Quit),
-            Action::Help => self.ui.help = true,
+            Action::Help => self.ui.modal = Some(Modal::Help),
             Action::SelectEnv(n) => {
                 if n >= 1 && n <= self.envs.len() {
                     self.ui.env = Some(n - 1);
@@ -431,23 +444,20 @@ impl State {
             Action::FocusPrev => self.move_focus(false),
             Action::Enter => {
                 if self.ui.focus == ALERTS_ID && self.selected_alert().is_some() {
-                    self.ui.details = true;
+                    self.ui.modal = Some(Modal::AlertDetails);
                 } else if self.ui.focus == LOGS_ID && self.ui.env.is_some() {
                     let env = self.selected_env_name().unwrap_or_default().to_string();
                     if let Some(seq) = self.log_view().and_then(|(v, _)| v.selected()) {
-                        self.ui.logs.overlay = Some(LogOverlay::Details(env, seq));
+                        self.ui.modal = Some(Modal::LogDetails { env, seq });
                     }
                 } else {
                     self.ui.zoom = true;
                 }
             }
             Action::Zoom => self.ui.zoom = !self.ui.zoom,
+            // The open details first, then the zoom.
             Action::Esc => {
-                if self.ui.logs.overlay.is_some() {
-                    self.ui.logs.overlay = None;
-                } else if self.ui.details {
-                    self.ui.details = false;
-                } else {
+                if self.ui.modal.take().is_none() {
                     self.ui.zoom = false;
                 }
             }
@@ -474,7 +484,7 @@ impl State {
             }
             Action::Silence => {
                 if self.selected_alert().is_some() {
-                    self.ui.silence_picker = Some(1);
+                    self.ui.modal = Some(Modal::SilencePicker(1));
                 } else {
                     self.notice(strings::NO_ALERT_SELECTED.to_string());
                 }
@@ -517,7 +527,7 @@ impl State {
             }
             Action::Search => {
                 self.ui.focus = LOGS_ID.to_string();
-                self.ui.logs.editing = true;
+                self.ui.modal = Some(Modal::LogSearch);
             }
             Action::SearchNext | Action::SearchPrev | Action::NextError => {
                 if !self.need_one_env() {
@@ -539,7 +549,7 @@ impl State {
                 }
                 let rid = self.log_view().and_then(|(v, b)| v.selected_record(b)).map(|r| r.request_id.clone());
                 match rid {
-                    Some(Some(id)) => self.ui.logs.overlay = Some(LogOverlay::Correlate(id)),
+                    Some(Some(id)) => self.ui.modal = Some(Modal::LogCorrelate(id)),
                     _ => self.notice(strings::NO_REQUEST_ID.to_string()),
                 }
             }
@@ -578,9 +588,9 @@ impl State {
     fn edit_search(&mut self, key: KeyEvent) {
         let l = &mut self.ui.logs;
         match key.code {
-            KeyCode::Esc => l.editing = false,
+            KeyCode::Esc => self.ui.modal = None,
             KeyCode::Enter => {
-                l.editing = false;
+                self.ui.modal = None;
                 let query = l.query.clone();
                 let mut err = None;
                 for v in self.log_views.values_mut() {
@@ -608,14 +618,65 @@ impl State {
         }
     }
 
+    /// `d`: open the version picker for the selected environment, or say why not.
+    fn open_deploy(&mut self) {
+        let Some(i) = self.ui.env.filter(|i| *i < self.envs.len()) else {
+            self.notice(deploy_dialog::PICK_ENV.to_string());
+            return;
+        };
+        let e = &self.envs[i];
+        let Some(versions) = self.deploy_versions.get(&e.name) else {
+            self.notice(deploy_dialog::no_deploy_config(&e.name));
+            return;
+        };
+        let running = self.health.get(i).and_then(|h| h.version.clone());
+        let d = DeployDialog::new(e.name.clone(), e.protected, running, versions.clone());
+        self.ui.modal = Some(Modal::Deploy(d));
+    }
+
+    /// Every key while the picker is open; picking a version opens its confirmation.
+    fn deploy_key(&mut self, key: KeyEvent) -> Option<Command> {
+        let Some(Modal::Deploy(mut d)) = self.ui.modal.take() else { return None };
+        if is_ctrl_c(&key) {
+            return Some(Command::Quit);
+        }
+        match d.key(&key) {
+            Picked::Open => self.ui.modal = Some(Modal::Deploy(d)),
+            Picked::Cancelled => self.notice(deploy_dialog::picker_cancelled(&d.env)),
+            Picked::Confirm(c) => self.ui.modal = Some(Modal::Confirm(c)),
+        }
+        None
+    }
+
+    /// Every key while a confirmation is open; only a confirmed action becomes its command.
+    fn confirm_key(&mut self, key: KeyEvent) -> Option<Command> {
+        let Some(Modal::Confirm(mut c)) = self.ui.modal.take() else { return None };
+        if is_ctrl_c(&key) {
+            return Some(Command::Quit);
+        }
+        match c.key(&key) {
+            Answer::Open => self.ui.modal = Some(Modal::Confirm(c)),
+            Answer::Yes => {
+                self.notice(c.action.confirmed());
+                return Some(c.action.command());
+            }
+            Answer::No => self.notice(c.action.cancelled()),
+            Answer::NotConfirmed => {
+                let name = c.protected.clone().unwrap_or_default();
+                self.notice(c.action.not_confirmed(&name));
+            }
+        }
+        None
+    }
+
     fn pick_silence(&mut self, i: usize, key: KeyEvent) -> Option<Command> {
         match keymap::lookup(&key) {
-            Some(Action::Down) => self.ui.silence_picker = Some((i + 1).min(SILENCES.len() - 1)),
-            Some(Action::Up) => self.ui.silence_picker = Some(i.saturating_sub(1)),
-            Some(Action::Esc) => self.ui.silence_picker = None,
+            Some(Action::Down) => self.ui.modal = Some(Modal::SilencePicker((i + 1).min(SILENCES.len() - 1))),
+            Some(Action::Up) => self.ui.modal = Some(Modal::SilencePicker(i.saturating_sub(1))),
+            Some(Action::Esc) => self.ui.modal = None,
             Some(Action::Quit) => return Some(Command::Quit),
             Some(Action::Enter) => {
-                self.ui.silence_picker = None;
+                self.ui.modal = None;
                 let a = self.selected_alert()?;
                 let (key, name) = (a.key.clone(), a.name.clone());
                 let duration = SILENCES[i];
@@ -632,10 +693,14 @@ impl State {
     }
 }
 
+fn is_ctrl_c(key: &KeyEvent) -> bool {
+    key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c')
+}
+
 #[cfg(test)]
 mod tests {
+    use super::fixture;
     use super::*;
-    use crate::tui::fixture;
     use crossterm::event::{KeyEventState, KeyModifiers};
 
     fn key(c: KeyCode) -> KeyEvent {
@@ -663,11 +728,11 @@ mod tests {
     fn quit_and_help() {
         let mut s = fixture::full();
         assert_eq!(s.handle_key(ch('?')), None);
-        assert!(s.ui.help);
+        assert_eq!(s.ui.modal, Some(Modal::Help));
         assert_eq!(s.handle_key(ch('2')), None);
         assert_eq!(s.ui.env, None, "keys other than close/quit are ignored under help");
         s.handle_key(key(KeyCode::Esc));
-        assert!(!s.ui.help);
+        assert_eq!(s.ui.modal, None);
         s.handle_key(ch('?'));
         assert_eq!(s.handle_key(ch('q')), Some(Command::Quit));
         assert_eq!(s.handle_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Command::Quit));
@@ -732,21 +797,21 @@ mod tests {
         s.handle_key(ch('j'));
         assert_eq!(s.selected_alert().unwrap().name, "ScraperFailures");
         s.handle_key(key(KeyCode::Enter));
-        assert!(s.ui.details);
+        assert_eq!(s.ui.modal, Some(Modal::AlertDetails));
         assert_eq!(s.handle_key(ch('A')), Some(Command::Ack { key: "b".into(), acked: true }));
         assert!(s.selected_alert().unwrap().acked);
         assert_eq!(s.handle_key(ch('A')), Some(Command::Ack { key: "b".into(), acked: false }));
         s.handle_key(key(KeyCode::Esc));
-        assert!(!s.ui.details && s.ui.zoom, "Esc closes the details first, then the zoom");
+        assert!(s.ui.modal.is_none() && s.ui.zoom, "Esc closes the details first, then the zoom");
         assert_eq!(s.handle_key(ch('s')), None);
-        assert_eq!(s.ui.silence_picker, Some(1));
+        assert_eq!(s.ui.modal, Some(Modal::SilencePicker(1)));
         s.handle_key(ch('j'));
         assert_eq!(s.handle_key(ch('q')), Some(Command::Quit), "q still quits from the picker");
         assert_eq!(
             s.handle_key(key(KeyCode::Enter)),
             Some(Command::Silence { key: "b".into(), duration: Duration::from_secs(4 * 3600) })
         );
-        assert_eq!(s.ui.silence_picker, None);
+        assert_eq!(s.ui.modal, None);
         assert!(s.alerts.iter().find(|a| a.key == "b").unwrap().silenced_until.is_some());
     }
 
@@ -787,7 +852,7 @@ mod tests {
         s.handle_key(key(KeyCode::Backspace));
         s.handle_key(key(KeyCode::Enter));
         assert_eq!(s.ui.logs.query, "q?50");
-        assert!(!s.ui.logs.editing && !s.ui.help);
+        assert_eq!(s.ui.modal, None, "Enter closes the search line, and no key on the way opened help");
         s.handle_key(ch('/'));
         for _ in 0..4 {
             s.handle_key(key(KeyCode::Backspace));
@@ -837,6 +902,30 @@ mod tests {
         more.push(second);
         s.apply(Event::Alerts(more));
         assert!(s.bell);
+    }
+
+    #[test]
+    fn clicks_focus_and_select_and_the_wheel_moves() {
+        let mut s = fixture::full();
+        s.click(ALERTS_ID, Some(1));
+        assert_eq!((s.ui.focus.as_str(), s.ui.alert_sel), (ALERTS_ID, 1));
+        s.click(ALERTS_ID, Some(3));
+        assert_eq!(s.ui.alert_sel, 1, "below the last alert: the selection stays");
+        s.click(ALERTS_ID, None);
+        assert_eq!(s.ui.alert_sel, 1, "on the border or header: the selection stays");
+        assert!(s.scroll(true));
+        assert_eq!(s.ui.alert_sel, 2);
+        assert!(s.scroll(false));
+        assert_eq!(s.ui.alert_sel, 1);
+        s.click("errors", Some(0));
+        assert_eq!((s.ui.focus.as_str(), s.ui.alert_sel), ("errors", 1), "rows of other panels select nothing");
+        s.handle_key(ch('?'));
+        s.scroll(true);
+        assert_eq!(
+            (s.ui.focus.as_str(), s.ui.modal.clone()),
+            ("errors", Some(Modal::Help)),
+            "the wheel goes where keys go"
+        );
     }
 
     #[test]

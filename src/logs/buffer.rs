@@ -146,8 +146,17 @@ impl LogStore {
 
     /// Every record with this request id across all environments, in time order.
     pub fn correlate(&self, request_id: &str) -> Vec<&LogRecord> {
-        super::view::correlate(request_id, self.buffers.values())
+        correlate(request_id, self.buffers.values())
     }
+}
+
+/// Every record with this request id across the given buffers, in time order (records without a
+/// readable timestamp keep their buffer order, first).
+pub fn correlate<'a>(request_id: &str, buffers: impl IntoIterator<Item = &'a LogBuffer>) -> Vec<&'a LogRecord> {
+    let mut out: Vec<&LogRecord> =
+        buffers.into_iter().flat_map(|b| b.iter().filter(|r| r.request_id.as_deref() == Some(request_id))).collect();
+    out.sort_by_key(|r| r.ts_millis);
+    out
 }
 
 #[cfg(test)]
@@ -157,6 +166,14 @@ mod tests {
 
     fn rec(s: &str) -> LogRecord {
         parse_line(s.as_bytes(), 0, None)
+    }
+
+    fn buf_of(env: &str, lines: &[&str]) -> LogBuffer {
+        let mut b = LogBuffer::new(100, 1 << 20);
+        for l in lines {
+            b.push(parse_line(l.as_bytes(), 0, Some(std::sync::Arc::from(env))), 0);
+        }
+        b
     }
 
     #[test]
@@ -211,5 +228,26 @@ mod tests {
         let r = b.rate(120_000);
         assert!((9.0..=11.0).contains(&r), "{r}");
         assert_eq!(b.rate(200_000), 0.0);
+    }
+
+    #[test]
+    fn request_id_correlation_across_environments() {
+        let prod = buf_of(
+            "prod",
+            &[
+                r#"{"timestamp":"2026-11-23T10:00:02","level":"ERROR","message":"p2","request_id":"x"}"#,
+                r#"{"timestamp":"2026-11-23T10:00:00","level":"INFO","message":"p0","request_id":"y"}"#,
+            ],
+        );
+        let stg = buf_of(
+            "staging",
+            &[
+                r#"{"timestamp":"2026-11-23T10:00:01","level":"INFO","message":"s1","request_id":"x"}"#,
+                r#"{"timestamp":"2026-11-23T10:00:03","level":"INFO","message":"s3","request_id":"x"}"#,
+            ],
+        );
+        let got: Vec<(&str, &str)> =
+            correlate("x", [&prod, &stg]).iter().map(|r| (r.env.as_deref().unwrap(), r.message.as_str())).collect();
+        assert_eq!(got, vec![("staging", "s1"), ("prod", "p2"), ("staging", "s3")]);
     }
 }

@@ -13,12 +13,12 @@ pub mod view;
 use std::io::{Read, Write};
 use std::sync::Arc;
 
-pub use buffer::{LogBuffer, LogStore};
+pub use buffer::{correlate, LogBuffer, LogStore};
 pub use filter::{Filter, FilterError};
 pub use parse::parse_line;
 pub use record::{Format, Level, LogBatch, LogRecord, Stream};
 pub use source::{spawn_source, SourceOptions, Start};
-pub use view::{correlate, details, trace_link, LogView, RecordDetails};
+pub use view::{details, trace_link, LogView, RecordDetails};
 
 use crate::cli::LogsArgs;
 use crate::config::{Config, LogSettings, LogSource};

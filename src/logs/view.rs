@@ -1,7 +1,7 @@
 //! The logs panel's model (the TUI draws it; nothing here touches the terminal): the filtered list
 //! of one buffer, follow/pause, selection, search with next/previous match and highlight ranges,
-//! jump to the next error, a record's details with its trace link, and request-id correlation
-//! across environments.
+//! jump to the next error, and a record's details with its trace link. (Request-id correlation
+//! across environments is the buffers' own: `buffer::correlate`.)
 
 use std::ops::Range;
 
@@ -256,15 +256,6 @@ pub fn trace_link(template: &str, trace_id: &str) -> String {
     template.replace("{trace_id}", &id)
 }
 
-/// Every record with this request id across the given buffers, in time order (records without a
-/// readable timestamp keep their buffer order, first).
-pub fn correlate<'a>(request_id: &str, buffers: impl IntoIterator<Item = &'a LogBuffer>) -> Vec<&'a LogRecord> {
-    let mut out: Vec<&LogRecord> =
-        buffers.into_iter().flat_map(|b| b.iter().filter(|r| r.request_id.as_deref() == Some(request_id))).collect();
-    out.sort_by_key(|r| r.ts_millis);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,26 +356,5 @@ mod tests {
         assert_eq!(d.trace_link, None);
         let d = details(b.get(5).unwrap(), Some("http://jaeger:16686/trace/{trace_id}"));
         assert_eq!(d.trace_link.as_deref(), Some("http://jaeger:16686/trace/t%201"));
-    }
-
-    #[test]
-    fn request_id_correlation_across_environments() {
-        let prod = buf(
-            "prod",
-            &[
-                r#"{"timestamp":"2026-11-23T10:00:02","level":"ERROR","message":"p2","request_id":"x"}"#,
-                r#"{"timestamp":"2026-11-23T10:00:00","level":"INFO","message":"p0","request_id":"y"}"#,
-            ],
-        );
-        let stg = buf(
-            "staging",
-            &[
-                r#"{"timestamp":"2026-11-23T10:00:01","level":"INFO","message":"s1","request_id":"x"}"#,
-                r#"{"timestamp":"2026-11-23T10:00:03","level":"INFO","message":"s3","request_id":"x"}"#,
-            ],
-        );
-        let got: Vec<(&str, &str)> =
-            correlate("x", [&prod, &stg]).iter().map(|r| (r.env.as_deref().unwrap(), r.message.as_str())).collect();
-        assert_eq!(got, vec![("staging", "s1"), ("prod", "p2"), ("staging", "s3")]);
     }
 }

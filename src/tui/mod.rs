@@ -1,20 +1,19 @@
 //! The dashboard: layout, panels, dialogs, theme, and the terminal loop. `view` is a pure view of
 //! `app::State`; `run_dashboard` is the only place that touches the terminal.
 
+mod confirm;
 mod deploy_dialog;
-#[doc(hidden)]
-pub mod fixture;
 pub mod format;
 pub mod layout;
 pub mod theme;
 mod view;
+mod widgets;
 
 pub use view::view;
 
-use crate::app::{Command, Event, State, ALERTS_ID};
+use crate::app::{Command, Event, State};
 use crossterm::event::{
-    DisableMouseCapture, EnableMouseCapture, Event as TermEvent, EventStream, KeyCode, KeyEvent, KeyEventKind,
-    KeyModifiers, MouseButton, MouseEventKind,
+    DisableMouseCapture, EnableMouseCapture, Event as TermEvent, EventStream, KeyEventKind, MouseButton, MouseEventKind,
 };
 use crossterm::execute;
 use crossterm::terminal::{disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen};
@@ -181,29 +180,27 @@ pub async fn run_dashboard(
 /// The shortest gap between two frames drawn for engine data.
 const DATA_FRAME: Duration = Duration::from_millis(250);
 
-/// Click focuses (and selects an alert row); the wheel scrolls like j/k. Returns whether anything changed.
+/// Where a click landed: the panel under it and the row of its list, counted below the border and
+/// the header line (`None` on those).
+fn hit(place: &layout::Placement, column: u16, row: u16) -> Option<(&str, Option<usize>)> {
+    let (id, r) = place.panels.iter().find(|(_, r)| r.contains((column, row).into()))?;
+    Some((id.as_str(), row.checked_sub(r.y + 2).map(usize::from)))
+}
+
+/// Mouse input: the view only hit-tests; what a click or the wheel does is `State::click` /
+/// `State::scroll`. Returns whether anything changed.
 fn mouse(state: &mut State, m: crossterm::event::MouseEvent, area: Rect) -> bool {
-    let key = |c| KeyEvent::new(c, KeyModifiers::NONE);
     match m.kind {
         MouseEventKind::Down(MouseButton::Left) => {
             let place = layout::place(state, area);
-            let Some((id, r)) = place.panels.iter().find(|(_, r)| r.contains((m.column, m.row).into())) else {
+            let Some((id, row)) = hit(&place, m.column, m.row) else {
                 return false;
             };
-            state.ui.focus = id.clone();
-            if id == ALERTS_ID {
-                // Rows start below the border and the header line.
-                if let Some(i) = m.row.checked_sub(r.y + 2) {
-                    let n = state.visible_alerts().count();
-                    if (i as usize) < n {
-                        state.ui.alert_sel = i as usize;
-                    }
-                }
-            }
+            state.click(id, row);
             true
         }
-        MouseEventKind::ScrollDown => state.handle_key(key(KeyCode::Down)).is_none(),
-        MouseEventKind::ScrollUp => state.handle_key(key(KeyCode::Up)).is_none(),
+        MouseEventKind::ScrollDown => state.scroll(true),
+        MouseEventKind::ScrollUp => state.scroll(false),
         _ => false,
     }
 }
@@ -211,7 +208,8 @@ fn mouse(state: &mut State, m: crossterm::event::MouseEvent, area: Rect) -> bool
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crossterm::event::MouseEvent;
+    use crate::app::{fixture, ALERTS_ID};
+    use crossterm::event::{KeyModifiers, MouseEvent};
 
     fn click(col: u16, row: u16, kind: MouseEventKind) -> MouseEvent {
         MouseEvent { kind, column: col, row, modifiers: KeyModifiers::NONE }

@@ -1,9 +1,10 @@
-//! Render snapshots of the `d` dialog over the fixed dashboard (`tui::fixture`): the version
+//! Render snapshots of the `d` dialog over the fixed dashboard (`app::fixture`): the version
 //! picker filtered by typing, the y/N question, and a protected environment's name prompt.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use opsdeck::app::fixture;
 use opsdeck::app::State;
-use opsdeck::tui::{fixture, view};
+use opsdeck::tui::view;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
@@ -43,7 +44,7 @@ fn deploy_picker_filtered_160x45() {
     assert!(out.contains("▶ 1.6.0-slow") && out.contains("  1.6.0-bad"), "{out}");
     assert!(!out.contains("1.4.0"), "filtered out:\n{out}");
     assert!(out.contains("not built yet"), "the dialog must say only the trigger is built:\n{out}");
-    insta::assert_snapshot!(out);
+    assert_screen!("tui_deploy_snapshots", "deploy_picker_filtered_160x45", out);
 }
 
 #[test]
@@ -55,7 +56,7 @@ fn deploy_confirm_unprotected_80x24() {
     press(&mut s, KeyCode::Enter);
     let out = screen(&s, 80, 24);
     assert!(out.contains("Deploy 1.6.0-bad to staging? [y/N]"), "{out}");
-    insta::assert_snapshot!(out);
+    assert_screen!("tui_deploy_snapshots", "deploy_confirm_unprotected_80x24", out);
 }
 
 #[test]
@@ -68,5 +69,5 @@ fn deploy_confirm_protected_120x40() {
     let out = screen(&s, 120, 40);
     assert!(out.contains("production is protected: type its name to confirm"), "{out}");
     assert!(out.contains("> produc"), "{out}");
-    insta::assert_snapshot!(out);
+    assert_screen!("tui_deploy_snapshots", "deploy_confirm_protected_120x40", out);
 }

@@ -1,9 +1,10 @@
-//! Render snapshots of the dashboard with fixed data (`tui::fixture`) at the sizes the issues name,
+//! Render snapshots of the dashboard with fixed data (`app::fixture`) at the sizes the issues name,
 //! including no-data, stale, down and threshold-crossed states, zoom and overlays.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use opsdeck::app::State;
-use opsdeck::tui::{fixture, view};
+use opsdeck::app::fixture;
+use opsdeck::app::{Modal, State};
+use opsdeck::tui::view;
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;
 use ratatui::Terminal;
@@ -24,37 +25,37 @@ fn press(s: &mut State, c: KeyCode) {
 
 #[test]
 fn full_80x24() {
-    insta::assert_snapshot!(screen(&fixture::full(), 80, 24));
+    assert_screen!("tui_snapshots", "full_80x24", screen(&fixture::full(), 80, 24));
 }
 
 #[test]
 fn full_120x40() {
-    insta::assert_snapshot!(screen(&fixture::full(), 120, 40));
+    assert_screen!("tui_snapshots", "full_120x40", screen(&fixture::full(), 120, 40));
 }
 
 #[test]
 fn full_160x45() {
-    insta::assert_snapshot!(screen(&fixture::full(), 160, 45));
+    assert_screen!("tui_snapshots", "full_160x45", screen(&fixture::full(), 160, 45));
 }
 
 #[test]
 fn full_200x50() {
-    insta::assert_snapshot!(screen(&fixture::full(), 200, 50));
+    assert_screen!("tui_snapshots", "full_200x50", screen(&fixture::full(), 200, 50));
 }
 
 #[test]
 fn full_250x70() {
-    insta::assert_snapshot!(screen(&fixture::full(), 250, 70));
+    assert_screen!("tui_snapshots", "full_250x70", screen(&fixture::full(), 250, 70));
 }
 
 #[test]
 fn no_data_80x24() {
-    insta::assert_snapshot!(screen(&fixture::empty(), 80, 24));
+    assert_screen!("tui_snapshots", "no_data_80x24", screen(&fixture::empty(), 80, 24));
 }
 
 #[test]
 fn no_data_160x45() {
-    insta::assert_snapshot!(screen(&fixture::empty(), 160, 45));
+    assert_screen!("tui_snapshots", "no_data_160x45", screen(&fixture::empty(), 160, 45));
 }
 
 #[test]
@@ -66,7 +67,7 @@ fn staging_selected_error_rate_zoomed_120x40() {
     press(&mut s, KeyCode::Enter);
     let out = screen(&s, 120, 40);
     assert!(out.contains("⚠ over 5%"), "threshold crossing must be stated in words");
-    insta::assert_snapshot!(out);
+    assert_screen!("tui_snapshots", "staging_selected_error_rate_zoomed_120x40", out);
 }
 
 #[test]
@@ -77,7 +78,7 @@ fn window_1h_latency_zoomed_200x50() {
         press(&mut s, KeyCode::Right);
     }
     press(&mut s, KeyCode::Char('z'));
-    insta::assert_snapshot!(screen(&s, 200, 50));
+    assert_screen!("tui_snapshots", "window_1h_latency_zoomed_200x50", screen(&s, 200, 50));
 }
 
 #[test]
@@ -88,7 +89,7 @@ fn help_overlay_80x24() {
     for word in ["deploy", "rollback", "promote", "history", "acknowledge", "quit"] {
         assert!(out.contains(word), "help must list {word}");
     }
-    insta::assert_snapshot!(out);
+    assert_screen!("tui_snapshots", "help_overlay_80x24", out);
 }
 
 #[test]
@@ -98,7 +99,7 @@ fn alert_details_120x40() {
     press(&mut s, KeyCode::Enter);
     let out = screen(&s, 120, 40);
     assert!(out.contains("runbooks.example.org"));
-    insta::assert_snapshot!(out);
+    assert_screen!("tui_snapshots", "alert_details_120x40", out);
 }
 
 #[test]
@@ -106,7 +107,7 @@ fn silence_picker_160x45() {
     let mut s = fixture::full();
     press(&mut s, KeyCode::Char('a'));
     press(&mut s, KeyCode::Char('s'));
-    insta::assert_snapshot!(screen(&s, 160, 45));
+    assert_screen!("tui_snapshots", "silence_picker_160x45", screen(&s, 160, 45));
 }
 
 #[test]
@@ -130,11 +131,13 @@ fn tiny_and_odd_sizes_do_not_panic() {
     for (w, h) in [(1, 1), (10, 3), (20, 5), (40, 12), (79, 23), (81, 25), (119, 39), (300, 100)] {
         render(&s, w, h);
     }
-    let mut z = fixture::full();
-    z.ui.zoom = true;
-    z.ui.help = true;
-    z.ui.details = true;
-    render(&z, 30, 8);
+    // Each overlay over a zoomed panel in a tiny terminal (one modal is open at a time).
+    for modal in [Modal::Help, Modal::AlertDetails, Modal::SilencePicker(0)] {
+        let mut z = fixture::full();
+        z.ui.zoom = true;
+        z.ui.modal = Some(modal);
+        render(&z, 30, 8);
+    }
 }
 
 fn type_str(s: &mut State, text: &str) {
@@ -153,7 +156,7 @@ fn logs_full_screen_staging_with_search_120x40() {
     press(&mut s, KeyCode::Enter);
     let out = screen(&s, 120, 40);
     assert!(out.contains("GET /api/orders 500") && out.contains("ERROR"));
-    insta::assert_snapshot!(out);
+    assert_screen!("tui_snapshots", "logs_full_screen_staging_with_search_120x40", out);
 }
 
 #[test]
@@ -165,7 +168,7 @@ fn logs_all_environments_merged_160x45() {
     let prod = out.find("reddit rate limited").expect("production line");
     let stag = out.find("now running 1.5.0-bad").expect("staging line");
     assert!(stag < prod, "merged by time:\n{out}");
-    insta::assert_snapshot!(out);
+    assert_screen!("tui_snapshots", "logs_all_environments_merged_160x45", out);
 }
 
 #[test]
@@ -178,7 +181,7 @@ fn log_record_details_show_the_exception_80x24() {
     press(&mut s, KeyCode::Enter);
     let out = screen(&s, 80, 24);
     assert!(out.contains("KeyError: 'price'"), "{out}");
-    insta::assert_snapshot!(out);
+    assert_screen!("tui_snapshots", "log_record_details_show_the_exception_80x24", out);
 }
 
 #[test]
@@ -192,7 +195,7 @@ fn request_id_correlation_across_environments_120x40() {
     let out = screen(&s, 120, 40);
     assert!(out.contains("req-9c1e across environments"));
     assert!(out.contains("POST /api/scrape 202") && out.contains("reddit fetch failed"), "{out}");
-    insta::assert_snapshot!(out);
+    assert_screen!("tui_snapshots", "request_id_correlation_across_environments_120x40", out);
 }
 
 #[test]
@@ -232,5 +235,5 @@ fn fresh_start_fits_the_axis_to_the_data_120x40() {
     let out = screen(&s, 120, 40);
     // A minute of axis, not fifteen: the ticks are within the last minute.
     assert!(out.contains("22:12") && !out.contains("21:58"), "{out}");
-    insta::assert_snapshot!(out);
+    assert_screen!("tui_snapshots", "fresh_start_fits_the_axis_to_the_data_120x40", out);
 }

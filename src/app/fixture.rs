@@ -3,7 +3,7 @@
 //! every built-in panel, a user table panel, alerts in each state and a deploy marker.
 //! Deterministic: no clock, no randomness.
 
-use crate::app::*;
+use super::*;
 use std::collections::VecDeque;
 use std::time::Duration;
 

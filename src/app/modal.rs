@@ -1,0 +1,25 @@
+//! What is open over the dashboard: at most one thing at a time. `State::handle_key` decides in
+//! one match who gets a key, and `tui::view` in one match what is drawn on top.
+
+use super::confirm::Confirm;
+use super::deploy_dialog::DeployDialog;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Modal {
+    /// The `?` key list: only `q` (quit), `?` and Esc (close) act under it.
+    Help,
+    /// The selected alert's details; the dashboard's keys still work under them.
+    AlertDetails,
+    /// The `s` duration picker: index into `SILENCES`.
+    SilencePicker(usize),
+    /// The `d` version picker.
+    Deploy(DeployDialog),
+    /// One log record opened: its environment and sequence number in that buffer.
+    LogDetails { env: String, seq: u64 },
+    /// Every log line with this request id, across environments.
+    LogCorrelate(String),
+    /// Typing the `/` search (the text is `LogsUi::query`).
+    LogSearch,
+    /// A yes/no (or type-the-name) confirmation of an action.
+    Confirm(Confirm),
+}
