@@ -7,6 +7,7 @@
 use promql_parser::parser::{BinaryExpr, LabelModifier, VectorMatchCardinality};
 
 use super::fxhash::{FxMap, FxSet};
+use super::gomath::go_pow;
 use super::value::{drop_name, dup_error, has_duplicates, Smp, Val};
 use super::EvalError;
 use crate::tsdb::Labels;
@@ -69,12 +70,6 @@ pub(crate) fn elem_binop(op: &str, l: f64, r: f64) -> Result<(f64, bool), EvalEr
         "atan2" => (l.atan2(r), true),
         _ => return Err(EvalError::unsupported(&format!("binary operator {op:?}"))),
     })
-}
-
-/// Go's math.Pow agrees with C pow except that it has no special case making
-/// pow(-1, ±Inf) = 1; Go returns 1 there too, so powf matches.
-fn go_pow(l: f64, r: f64) -> f64 {
-    l.powf(r)
 }
 
 fn vector_scalar(op: &str, vec: Vec<Smp>, s: f64, swap: bool, return_bool: bool) -> Result<Vec<Smp>, EvalError> {
@@ -164,6 +159,11 @@ fn vector_binop(
     let include: Vec<String> = card.labels().map(|l| l.labels.clone()).unwrap_or_default();
     if matches!(card, VectorMatchCardinality::ManyToMany) {
         return Err(EvalError::new("many-to-many only allowed for set operators"));
+    }
+    // As Go's VectorBinop: nothing can match, so no matching check runs (a duplicate on the other
+    // side is no error while this side is empty).
+    if lhs.is_empty() || rhs.is_empty() {
+        return Ok(Vec::new());
     }
     let one_to_many = matches!(card, VectorMatchCardinality::OneToMany(_));
     if one_to_many {

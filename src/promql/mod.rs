@@ -16,6 +16,7 @@ mod binop;
 pub mod engine;
 mod functions;
 mod fxhash;
+mod gomath;
 pub mod notation;
 mod parse;
 mod value;
