@@ -7,4 +7,5 @@ mod check_metrics;
 mod conformance;
 mod promqltest;
 mod promtool_fixtures;
+mod realworld;
 mod scrape_oracle;
