@@ -155,12 +155,7 @@ impl Confirm {
 mod tests {
     use super::*;
 
-    fn key(c: KeyCode) -> KeyEvent {
-        KeyEvent::new(c, KeyModifiers::NONE)
-    }
-    fn ch(c: char) -> KeyEvent {
-        key(KeyCode::Char(c))
-    }
+    use crate::app::fixture::{ch, key};
     fn deploy(protected: bool) -> Confirm {
         let action = ConfirmAction::Deploy { env: "production".into(), version: "1.4.0".into() };
         let mut c = Confirm::new(action, "Deploy to production".into(), "Deploy 1.4.0 to production? [y/N]".into());

@@ -128,12 +128,7 @@ mod tests {
     use crate::app::{fixture, Command, Modal, State};
     use crossterm::event::KeyEventKind;
 
-    fn key(c: KeyCode) -> KeyEvent {
-        KeyEvent::new(c, KeyModifiers::NONE)
-    }
-    fn ch(c: char) -> KeyEvent {
-        key(KeyCode::Char(c))
-    }
+    use crate::app::fixture::{ch, key};
     fn typed(s: &mut State, text: &str) -> Option<Command> {
         let mut out = None;
         for c in text.chars() {

@@ -26,6 +26,16 @@ fn series(label: &str, env: &str, f: impl Fn(i64) -> Option<f64>) -> PanelSeries
 }
 
 /// A state from the config-less start: environments known, nothing checked, no data.
+/// A key press without modifiers, for tests of key handling.
+pub fn key(c: crossterm::event::KeyCode) -> crossterm::event::KeyEvent {
+    crossterm::event::KeyEvent::new(c, crossterm::event::KeyModifiers::NONE)
+}
+
+/// A character key press.
+pub fn ch(c: char) -> crossterm::event::KeyEvent {
+    key(crossterm::event::KeyCode::Char(c))
+}
+
 pub fn empty() -> State {
     let envs = ["production", "staging", "development"]
         .iter()

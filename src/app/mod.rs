@@ -703,12 +703,7 @@ mod tests {
     use super::*;
     use crossterm::event::{KeyEventState, KeyModifiers};
 
-    fn key(c: KeyCode) -> KeyEvent {
-        KeyEvent::new(c, KeyModifiers::NONE)
-    }
-    fn ch(c: char) -> KeyEvent {
-        key(KeyCode::Char(c))
-    }
+    use crate::app::fixture::{ch, key};
     fn last_notice(s: &State) -> &str {
         s.notices.back().map(|(_, t)| t.as_str()).unwrap_or("")
     }

@@ -211,6 +211,17 @@ pub(crate) fn go_ldexp(frac: f64, exp: i32) -> f64 {
     m * f64::from_bits(bits)
 }
 
+/// x to an infinite or huge even power: 1 for -1, else 0 or +Inf by which side of 1 |x| is on.
+fn huge_power(x: f64, y: f64) -> f64 {
+    if x == -1.0 {
+        1.0
+    } else if (x.abs() < 1.0) == (y > 0.0) {
+        0.0
+    } else {
+        f64::INFINITY
+    }
+}
+
 fn is_odd_int(x: f64) -> bool {
     let (xi, xf) = (x.trunc(), x - x.trunc());
     xf == 0.0 && xi.abs() < 9.007_199_254_740_992e15 * 1024.0 && (xi as i64) & 1 == 1
@@ -235,13 +246,7 @@ pub(crate) fn go_pow(x: f64, y: f64) -> f64 {
         return if x.is_sign_negative() && is_odd_int(y) { x } else { 0.0 };
     }
     if y.is_infinite() {
-        return if x == -1.0 {
-            1.0
-        } else if (x.abs() < 1.0) == (y > 0.0) {
-            0.0
-        } else {
-            f64::INFINITY
-        };
+        return huge_power(x, y);
     }
     if x.is_infinite() {
         if x < 0.0 {
@@ -262,13 +267,7 @@ pub(crate) fn go_pow(x: f64, y: f64) -> f64 {
     }
     if yi >= 9_223_372_036_854_775_808.0 {
         // A huge even integer: overflow or underflow for every x but -1.
-        return if x == -1.0 {
-            1.0
-        } else if (x.abs() < 1.0) == (y > 0.0) {
-            0.0
-        } else {
-            f64::INFINITY
-        };
+        return huge_power(x, y);
     }
     let (mut a1, mut ae) = (1.0f64, 0i64);
     if yf != 0.0 {
