@@ -8,6 +8,7 @@ pub mod deploy_dialog;
 #[doc(hidden)]
 pub mod fixture;
 pub mod keymap;
+mod log_keys;
 pub mod modal;
 pub mod strings;
 
@@ -499,60 +500,13 @@ impl State {
                 let name = format!("{:?}", self.ui.theme).to_lowercase();
                 self.notice(strings::theme_set(&name));
             }
-            Action::Follow => match self.log_view() {
-                Some((v, _)) => {
-                    v.toggle_follow();
-                }
-                None => {
-                    // All environments: one switch for every view.
-                    let follow = !self.log_views.values().all(|v| v.follow);
-                    for v in self.log_views.values_mut() {
-                        if v.follow != follow {
-                            v.toggle_follow();
-                        }
-                    }
-                }
-            },
-            Action::LevelFilter => {
-                let l = match self.ui.logs.level {
-                    None => Some(Level::Warning),
-                    Some(l) if l < Level::Error => Some(Level::Error),
-                    Some(_) => None,
-                };
-                self.ui.logs.level = l;
-                for v in self.log_views.values_mut() {
-                    v.set_min_level(l);
-                }
-                self.refresh_logs();
-            }
-            Action::Search => {
-                self.ui.focus = LOGS_ID.to_string();
-                self.ui.modal = Some(Modal::LogSearch);
-            }
-            Action::SearchNext | Action::SearchPrev | Action::NextError => {
-                if !self.need_one_env() {
-                    return None;
-                }
-                let found = self.log_view().map(|(v, b)| match action {
-                    Action::SearchNext => v.next_match(b),
-                    Action::SearchPrev => v.prev_match(b),
-                    _ => v.next_error(b),
-                });
-                if found != Some(true) {
-                    let what = if action == Action::NextError { strings::NO_ERRORS } else { strings::NO_MATCHES };
-                    self.notice(what.to_string());
-                }
-            }
-            Action::Correlate => {
-                if !self.need_one_env() {
-                    return None;
-                }
-                let rid = self.log_view().and_then(|(v, b)| v.selected_record(b)).map(|r| r.request_id.clone());
-                match rid {
-                    Some(Some(id)) => self.ui.modal = Some(Modal::LogCorrelate(id)),
-                    _ => self.notice(strings::NO_REQUEST_ID.to_string()),
-                }
-            }
+            Action::Follow
+            | Action::LevelFilter
+            | Action::Search
+            | Action::SearchNext
+            | Action::SearchPrev
+            | Action::NextError
+            | Action::Correlate => self.act_on_logs(action),
             Action::Deploy => self.open_deploy(),
             Action::Rollback => self.notice(strings::ROLLBACK_NOT_BUILT.to_string()),
             Action::Promote => self.notice(strings::PROMOTE_NOT_BUILT.to_string()),
