@@ -474,4 +474,18 @@ mod tests {
         let e = parse("groups: [\n").unwrap_err();
         assert!(e[0].pos.is_some());
     }
+
+    #[test]
+    fn yaml_as_go_yaml_v3_reads_it() {
+        let f = parse("groups:\n  - name: g\n    interval: &i 1m\n    rules:\n      - alert: A\n        expr: &e up == 0\n        labels: &l {severity: page, team: sre}\n  - name: h\n    interval: *i\n    rules:\n      - alert: B\n        expr: *e\n        labels:\n          severity: ticket\n          <<: [*l, {owner: net, team: network}]\n        annotations:\n          d: \"a\n   b\"\n").unwrap();
+        let b = &f.groups[1].rules[0];
+        assert_eq!(f.groups[1].interval_ms, Some(60_000));
+        // `expr: *e` is the anchor's name, as rulefmt reads the alias node's value.
+        assert_eq!((b.expr.as_str(), b.expr_pos), ("e", Pos { line: 12, col: 15 }));
+        let l: Vec<(&str, &str)> = b.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(l, [("owner", "net"), ("severity", "ticket"), ("team", "sre")]);
+        assert_eq!(b.annotations, vec![("d".to_string(), "a b".to_string())]);
+        let e = parse("groups:\n  - name: dup\n    rules:\n      - alert: A\n        expr: up\n        labels:\n          severity: page\n          severity: ticket\n").unwrap_err();
+        assert_eq!(e[0].to_string(), "r.yml:8:11: mapping key \"severity\" already defined at line 7");
+    }
 }

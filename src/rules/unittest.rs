@@ -603,4 +603,17 @@ mod tests {
         assert_eq!(tf.tests[0].input_series[0].1, "1");
         assert_eq!(tf.tests[0].promql_tests[0].exp[0].1, 1e6);
     }
+
+    #[test]
+    fn test_files_as_go_yaml_v2_strict_reads_them() {
+        let head = "tests:\n  - input_series:\n      - &s {series: a, values: '1'}\n      - <<: *s\n        series: b\n    alert_rule_test:\n      - alertname: A\n        exp_alerts:\n          - exp_labels:\n              <<: &l {severity: page, instance: x}\n";
+        // A struct takes a field beside a merge that brings it.
+        let tf = parse_test_file(&format!("{head}              job: j\n")).unwrap();
+        let s = &tf.tests[0].input_series;
+        assert_eq!((s[1].0.as_str(), s[1].1.as_str()), ("b", "1"));
+        assert_eq!(tf.tests[0].alert_tests[0].exp[0].0.len(), 3);
+        // A map does not: promtool fails the file.
+        let e = parse_test_file(&format!("{head}              instance: y\n")).unwrap_err();
+        assert_eq!((e.msg.as_str(), e.pos.line), ("key \"instance\" already set in map", 11));
+    }
 }
