@@ -100,8 +100,11 @@ tests:
 
 const ANN: &str = "{runbook: 'https://runbooks.example.org/down', summary: 'Instance a down'}";
 
-fn cases() -> Vec<(String, Vec<(&'static str, String)>, &'static str, &'static str)> {
-    let mut out: Vec<(String, Vec<(&'static str, String)>, &'static str, &'static str)> = vec![];
+/// (name, files written, `check` or `test`, the file given to the command).
+type Case = (String, Vec<(&'static str, String)>, &'static str, &'static str);
+
+fn cases() -> Vec<Case> {
+    let mut out: Vec<Case> = vec![];
     let mut rule_case = |name: &str, alert: &str, labels: &str, ann: &str| {
         out.push((
             name.to_string(),
