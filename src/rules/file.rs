@@ -4,7 +4,7 @@
 //! file, beside the position of the `expr` value that promtool prints.
 
 use super::template::Template;
-use super::yaml::{self, Node, Pos};
+use super::yaml::{self, Decode, Node, Pos};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -139,7 +139,7 @@ impl Ctx<'_> {
 }
 
 fn string_map(node: &Node, what: &str, ctx: &mut Ctx) -> Vec<(String, String, Pos)> {
-    match node.map(what) {
+    match node.map(what, Decode::V3) {
         Ok(m) => {
             let mut out = vec![];
             for (k, kp, v) in m {
@@ -177,18 +177,19 @@ fn duration_field(node: &Node, what: &str, ctx: &mut Ctx) -> Option<i64> {
 
 fn parse_rule(idx: usize, group: &str, node: &Node, ctx: &mut Ctx) -> Option<RuleDef> {
     const FIELDS: &[&str] = &["record", "alert", "expr", "for", "keep_firing_for", "labels", "annotations"];
-    let m = match node.strict_map("rule", FIELDS) {
+    let m = match node.fields("rule", Decode::V3, FIELDS) {
         Ok(m) => m,
         Err(e) => {
             ctx.yaml(e);
             return None;
         }
     };
-    let get = |k: &str| m.iter().find(|(n, _, _)| *n == k).map(|(_, _, v)| *v);
+    let get = |k: &str| m.get(k);
+    // rulefmt keeps `record`, `alert` and `expr` as yaml.Node and reads their `Value`.
     let s = |k: &str, ctx: &mut Ctx| -> (String, Pos) {
         match get(k) {
-            Some(n) => match n.str(k) {
-                Ok(v) => (v.to_string(), n.pos),
+            Some(n) => match n.v3_node_value(k) {
+                Ok((v, p)) => (v.to_string(), p),
                 Err(e) => {
                     ctx.yaml(e);
                     (String::new(), n.pos)
@@ -215,7 +216,7 @@ fn parse_rule(idx: usize, group: &str, node: &Node, ctx: &mut Ctx) -> Option<Rul
         rerr(ctx, Some(expr_pos), "field 'expr' must be set in rule".into());
     } else if let Err((off, msg)) = parse_promql(&expr) {
         let inner = match (off, get("expr")) {
-            (Some(o), Some(n)) => format!(" (at {})", n.pos_of_offset(o)),
+            (Some(o), Some(n)) if n.alias.is_none() => format!(" (at {})", n.pos_of_offset(o)),
             _ => String::new(),
         };
         rerr(ctx, Some(expr_pos), format!("could not parse expression{inner}: {msg}"));
@@ -288,7 +289,7 @@ pub fn parse_rule_file(path: &Path, src: &str) -> Result<RuleFile, Vec<RuleError
             return Err(ctx.errs);
         }
     };
-    let top = match root.strict_map("rule file", &["groups"]) {
+    let top = match root.fields("rule file", Decode::V3, &["groups"]) {
         Ok(t) => t,
         Err(e) => {
             ctx.yaml(e);
@@ -296,7 +297,7 @@ pub fn parse_rule_file(path: &Path, src: &str) -> Result<RuleFile, Vec<RuleError
         }
     };
     let mut groups = vec![];
-    let gnodes = match top.iter().find(|(k, _, _)| *k == "groups").map(|(_, _, v)| v.seq("groups")) {
+    let gnodes = match top.get("groups").map(|v| v.seq("groups")) {
         Some(Ok(g)) => g,
         Some(Err(e)) => {
             ctx.yaml(e);
@@ -306,14 +307,14 @@ pub fn parse_rule_file(path: &Path, src: &str) -> Result<RuleFile, Vec<RuleError
     };
     let mut seen: Vec<String> = vec![];
     for g in gnodes {
-        let m = match g.strict_map("rule group", &["name", "interval", "limit", "rules", "source_tenants"]) {
+        let m = match g.fields("rule group", Decode::V3, &["name", "interval", "limit", "rules", "source_tenants"]) {
             Ok(m) => m,
             Err(e) => {
                 ctx.yaml(e);
                 continue;
             }
         };
-        let get = |k: &str| m.iter().find(|(n, _, _)| *n == k).map(|(_, _, v)| *v);
+        let get = |k: &str| m.get(k);
         let name = match get("name").map(|n| n.str("name")) {
             Some(Ok(s)) => s.to_string(),
             Some(Err(e)) => {
@@ -472,5 +473,19 @@ mod tests {
         assert!(e[0].msg.contains("duration"), "{:?}", e);
         let e = parse("groups: [\n").unwrap_err();
         assert!(e[0].pos.is_some());
+    }
+
+    #[test]
+    fn yaml_as_go_yaml_v3_reads_it() {
+        let f = parse("groups:\n  - name: g\n    interval: &i 1m\n    rules:\n      - alert: A\n        expr: &e up == 0\n        labels: &l {severity: page, team: sre}\n  - name: h\n    interval: *i\n    rules:\n      - alert: B\n        expr: *e\n        labels:\n          severity: ticket\n          <<: [*l, {owner: net, team: network}]\n        annotations:\n          d: \"a\n   b\"\n").unwrap();
+        let b = &f.groups[1].rules[0];
+        assert_eq!(f.groups[1].interval_ms, Some(60_000));
+        // `expr: *e` is the anchor's name, as rulefmt reads the alias node's value.
+        assert_eq!((b.expr.as_str(), b.expr_pos), ("e", Pos { line: 12, col: 15 }));
+        let l: Vec<(&str, &str)> = b.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(l, [("owner", "net"), ("severity", "ticket"), ("team", "sre")]);
+        assert_eq!(b.annotations, vec![("d".to_string(), "a b".to_string())]);
+        let e = parse("groups:\n  - name: dup\n    rules:\n      - alert: A\n        expr: up\n        labels:\n          severity: page\n          severity: ticket\n").unwrap_err();
+        assert_eq!(e[0].to_string(), "r.yml:8:11: mapping key \"severity\" already defined at line 7");
     }
 }

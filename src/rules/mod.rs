@@ -1,6 +1,6 @@
 //! Prometheus rule files: loading, evaluation, alert state, templates, unit tests, lints.
 //!
-//! - `yaml`: positioned YAML (saphyr) so every error names `file:line:col`;
+//! - `yaml`: positioned YAML (saphyr-parser events, read as go-yaml v3/v2 read them) so every error names `file:line:col`;
 //! - `file`: rule files as Prometheus's `rulefmt` reads and validates them;
 //! - `template`: the Go text/template subset rule files use; `gofmt`: Go's number formatting;
 //! - `engine`: groups, recording rules, the alert state machine, `ALERTS`, state persistence;

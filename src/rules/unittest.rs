@@ -13,7 +13,7 @@
 use super::engine::{EngineOptions, PromqlEvaluator, RuleEngine, RuleSet};
 use super::file::{parse_duration_ms, RuleError};
 use super::gofmt::{format_upper_e, go_duration, prom_duration};
-use super::yaml::{self, Node};
+use super::yaml::{self, Decode, Fields, Node};
 use crate::promql::notation;
 use crate::tsdb::{Labels, Storage, StorageOptions};
 use std::io::Write;
@@ -54,10 +54,6 @@ struct PromqlTest {
 
 type YResult<T> = Result<T, yaml::YamlError>;
 
-fn field<'a>(m: &[(&'a str, yaml::Pos, &'a Node)], k: &str) -> Option<&'a Node> {
-    m.iter().find(|(n, _, _)| *n == k).map(|(_, _, v)| *v)
-}
-
 fn dur(n: Option<&Node>, what: &str) -> YResult<i64> {
     match n.map(|n| (n, n.str_opt(what))) {
         None => Ok(0),
@@ -67,10 +63,32 @@ fn dur(n: Option<&Node>, what: &str) -> YResult<i64> {
     }
 }
 
+/// `labels.Labels` (`external_labels`): decoded into a fresh Go map, a key set once.
 fn string_pairs(n: Option<&Node>, what: &str) -> YResult<Vec<(String, String)>> {
     let Some(n) = n else { return Ok(vec![]) };
+    let mut acc = vec![];
+    n.map_into(what, Decode::V2Map, &mut acc)?;
+    map_strings(acc, what)
+}
+
+/// A `map[string]string` struct field (`exp_labels`, `exp_annotations`) as go-yaml v2 fills it:
+/// each assignment (one written, one merged into the struct) decodes into the same Go map, so
+/// every key may be set once across them; a null assignment empties it.
+fn field_map(f: &Fields, k: &str) -> YResult<Vec<(String, String)>> {
+    let mut acc = vec![];
+    for n in f.all(k) {
+        if n.is_null() {
+            acc.clear();
+        } else {
+            n.map_into(k, Decode::V2Map, &mut acc)?;
+        }
+    }
+    map_strings(acc, k)
+}
+
+fn map_strings(acc: Vec<(&str, yaml::Pos, &Node)>, what: &str) -> YResult<Vec<(String, String)>> {
     let mut out = vec![];
-    for (k, _, v) in n.map(what)? {
+    for (k, _, v) in acc {
         out.push((k.to_string(), v.str(what)?.to_string()));
     }
     out.sort();
@@ -90,26 +108,31 @@ fn yaml_float(n: &Node, what: &str) -> YResult<f64> {
 
 fn parse_test_file(src: &str) -> YResult<TestFile> {
     let root = yaml::parse(src)?;
-    let top = root.strict_map("unit test file", &["rule_files", "evaluation_interval", "group_eval_order", "tests"])?;
+    let top = root.fields(
+        "unit test file",
+        Decode::V2Struct,
+        &["rule_files", "evaluation_interval", "group_eval_order", "tests"],
+    )?;
     let mut tf = TestFile::default();
-    if let Some(n) = field(&top, "rule_files") {
+    if let Some(n) = top.get("rule_files") {
         for f in n.seq("rule_files")? {
             tf.rule_files.push(f.str("rule_files")?.to_string());
         }
     }
-    tf.eval_interval_ms = dur(field(&top, "evaluation_interval"), "evaluation_interval")?;
-    if let Some(n) = field(&top, "group_eval_order") {
+    tf.eval_interval_ms = dur(top.get("evaluation_interval"), "evaluation_interval")?;
+    if let Some(n) = top.get("group_eval_order") {
         for g in n.seq("group_eval_order")? {
             tf.group_eval_order.push(g.str("group_eval_order")?.to_string());
         }
     }
-    let tests = match field(&top, "tests") {
+    let tests = match top.get("tests") {
         Some(n) => n.seq("tests")?,
         None => &[],
     };
     for t in tests {
-        let m = t.strict_map(
+        let m = t.fields(
             "test group",
+            Decode::V2Struct,
             &[
                 "interval",
                 "input_series",
@@ -120,52 +143,47 @@ fn parse_test_file(src: &str) -> YResult<TestFile> {
                 "name",
             ],
         )?;
-        let mut tg = TestGroup { interval_ms: dur(field(&m, "interval"), "interval")?, ..Default::default() };
-        if let Some(n) = field(&m, "input_series") {
+        let mut tg = TestGroup { interval_ms: dur(m.get("interval"), "interval")?, ..Default::default() };
+        if let Some(n) = m.get("input_series") {
             for s in n.seq("input_series")? {
-                let sm = s.strict_map("input series", &["series", "values"])?;
-                let series = field(&sm, "series").map(|n| n.str("series")).transpose()?.unwrap_or("").to_string();
-                let values = field(&sm, "values").map(|n| n.str("values")).transpose()?.unwrap_or("").to_string();
+                let sm = s.fields("input series", Decode::V2Struct, &["series", "values"])?;
+                let series = sm.get("series").map(|n| n.str("series")).transpose()?.unwrap_or("").to_string();
+                let values = sm.get("values").map(|n| n.str("values")).transpose()?.unwrap_or("").to_string();
                 tg.input_series.push((series, values));
             }
         }
-        if let Some(n) = field(&m, "alert_rule_test") {
+        if let Some(n) = m.get("alert_rule_test") {
             for a in n.seq("alert_rule_test")? {
-                let am = a.strict_map("alert_rule_test", &["eval_time", "alertname", "exp_alerts"])?;
+                let am = a.fields("alert_rule_test", Decode::V2Struct, &["eval_time", "alertname", "exp_alerts"])?;
                 let mut at = AlertTest {
-                    eval_time_ms: dur(field(&am, "eval_time"), "eval_time")?,
-                    alertname: field(&am, "alertname")
-                        .map(|n| n.str("alertname"))
-                        .transpose()?
-                        .unwrap_or("")
-                        .to_string(),
+                    eval_time_ms: dur(am.get("eval_time"), "eval_time")?,
+                    alertname: am.get("alertname").map(|n| n.str("alertname")).transpose()?.unwrap_or("").to_string(),
                     exp: vec![],
                 };
-                if let Some(e) = field(&am, "exp_alerts") {
+                if let Some(e) = am.get("exp_alerts") {
                     for x in e.seq("exp_alerts")? {
-                        let xm = x.strict_map("exp_alerts", &["exp_labels", "exp_annotations"])?;
-                        let labels = string_pairs(field(&xm, "exp_labels"), "exp_labels")?;
-                        let ann = string_pairs(field(&xm, "exp_annotations"), "exp_annotations")?;
+                        let xm = x.fields("exp_alerts", Decode::V2Struct, &["exp_labels", "exp_annotations"])?;
+                        let labels = field_map(&xm, "exp_labels")?;
+                        let ann = field_map(&xm, "exp_annotations")?;
                         at.exp.push((labels, ann));
                     }
                 }
                 tg.alert_tests.push(at);
             }
         }
-        if let Some(n) = field(&m, "promql_expr_test") {
+        if let Some(n) = m.get("promql_expr_test") {
             for p in n.seq("promql_expr_test")? {
-                let pm = p.strict_map("promql_expr_test", &["expr", "eval_time", "exp_samples"])?;
+                let pm = p.fields("promql_expr_test", Decode::V2Struct, &["expr", "eval_time", "exp_samples"])?;
                 let mut pt = PromqlTest {
-                    expr: field(&pm, "expr").map(|n| n.str("expr")).transpose()?.unwrap_or("").to_string(),
-                    eval_time_ms: dur(field(&pm, "eval_time"), "eval_time")?,
+                    expr: pm.get("expr").map(|n| n.str("expr")).transpose()?.unwrap_or("").to_string(),
+                    eval_time_ms: dur(pm.get("eval_time"), "eval_time")?,
                     exp: vec![],
                 };
-                if let Some(e) = field(&pm, "exp_samples") {
+                if let Some(e) = pm.get("exp_samples") {
                     for x in e.seq("exp_samples")? {
-                        let xm = x.strict_map("exp_samples", &["labels", "value"])?;
-                        let labels =
-                            field(&xm, "labels").map(|n| n.str("labels")).transpose()?.unwrap_or("").to_string();
-                        let value = match field(&xm, "value") {
+                        let xm = x.fields("exp_samples", Decode::V2Struct, &["labels", "value"])?;
+                        let labels = xm.get("labels").map(|n| n.str("labels")).transpose()?.unwrap_or("").to_string();
+                        let value = match xm.get("value") {
                             Some(v) if !v.is_null() => yaml_float(v, "value")?,
                             _ => 0.0,
                         };
@@ -175,10 +193,9 @@ fn parse_test_file(src: &str) -> YResult<TestFile> {
                 tg.promql_tests.push(pt);
             }
         }
-        tg.external_labels = string_pairs(field(&m, "external_labels"), "external_labels")?;
-        tg.external_url =
-            field(&m, "external_url").map(|n| n.str("external_url")).transpose()?.unwrap_or("").to_string();
-        tg.name = field(&m, "name").map(|n| n.str("name")).transpose()?.unwrap_or("").to_string();
+        tg.external_labels = string_pairs(m.get("external_labels"), "external_labels")?;
+        tg.external_url = m.get("external_url").map(|n| n.str("external_url")).transpose()?.unwrap_or("").to_string();
+        tg.name = m.get("name").map(|n| n.str("name")).transpose()?.unwrap_or("").to_string();
         tf.tests.push(tg);
     }
     Ok(tf)
@@ -585,5 +602,18 @@ mod tests {
         assert_eq!(tf.eval_interval_ms, 30_000);
         assert_eq!(tf.tests[0].input_series[0].1, "1");
         assert_eq!(tf.tests[0].promql_tests[0].exp[0].1, 1e6);
+    }
+
+    #[test]
+    fn test_files_as_go_yaml_v2_strict_reads_them() {
+        let head = "tests:\n  - input_series:\n      - &s {series: a, values: '1'}\n      - <<: *s\n        series: b\n    alert_rule_test:\n      - alertname: A\n        exp_alerts:\n          - exp_labels:\n              <<: &l {severity: page, instance: x}\n";
+        // A struct takes a field beside a merge that brings it.
+        let tf = parse_test_file(&format!("{head}              job: j\n")).unwrap();
+        let s = &tf.tests[0].input_series;
+        assert_eq!((s[1].0.as_str(), s[1].1.as_str()), ("b", "1"));
+        assert_eq!(tf.tests[0].alert_tests[0].exp[0].0.len(), 3);
+        // A map does not: promtool fails the file.
+        let e = parse_test_file(&format!("{head}              instance: y\n")).unwrap_err();
+        assert_eq!((e.msg.as_str(), e.pos.line), ("key \"instance\" already set in map", 11));
     }
 }

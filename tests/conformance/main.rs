@@ -9,3 +9,4 @@ mod promqltest;
 mod promtool_fixtures;
 mod realworld;
 mod scrape_oracle;
+mod yaml_oracle;
