@@ -8,3 +8,4 @@ mod conformance;
 mod promqltest;
 mod promtool_fixtures;
 mod scrape_oracle;
+mod template_promtool;

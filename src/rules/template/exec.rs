@@ -38,7 +38,17 @@ type R<T> = Result<T, String>;
 
 /// Execute `tree` with `dot` as the data; an error is Go's complete `template: ...` message.
 pub(super) fn execute(tree: &Tree, text: &str, name: &str, dot: Val, env: Env) -> R<String> {
-    let mut ex = Exec { tree, text, parse_name: name, name: name.to_string(), vars: vec![], depth: 0, env, at_pos: 0, at_ctx: String::new() };
+    let mut ex = Exec {
+        tree,
+        text,
+        parse_name: name,
+        name: name.to_string(),
+        vars: vec![],
+        depth: 0,
+        env,
+        at_pos: 0,
+        at_ctx: String::new(),
+    };
     ex.vars.push(("$".into(), dot.clone()));
     let mut out = String::new();
     ex.walk(&tree.root, &dot, &mut out)?;
@@ -305,9 +315,8 @@ impl Exec<'_> {
             Val::Time(ns) => {
                 let cmd = Command { args: args.to_vec(), pos: self.at_pos };
                 let argv = self.call_args(dot, &format!("Time.{f}"), &cmd, fin, true)?;
-                super::funcs::time_method(*ns, f, &argv).unwrap_or_else(|| {
-                    bad(self, format!("can't evaluate field {f} in type *time.Time"))
-                })
+                super::funcs::time_method(*ns, f, &argv)
+                    .unwrap_or_else(|| bad(self, format!("can't evaluate field {f} in type *time.Time")))
             }
             Val::Data(d) => {
                 let v = match f {
@@ -339,9 +348,11 @@ impl Exec<'_> {
         let _ = method;
         match variadic {
             Some(_) if n_in < fixed.len() => {
-                return Err(
-                    self.err(format!("wrong number of args for {name}: want at least {} got {}", fixed.len(), given.len()))
-                )
+                return Err(self.err(format!(
+                    "wrong number of args for {name}: want at least {} got {}",
+                    fixed.len(),
+                    given.len()
+                )))
             }
             None if n_in != fixed.len() => {
                 return Err(self.err(format!("wrong number of args for {name}: want {} got {n_in}", fixed.len())))
@@ -366,7 +377,9 @@ impl Exec<'_> {
             (Node::Nil, Param::Str) => Err(self.err("cannot assign nil to string")),
             (Node::Nil, _) => Ok(Val::Nil),
             (Node::Str(s, _), Param::Str) => Ok(Val::Str(s.clone())),
-            (Node::Bool(_) | Node::Num(..), Param::Str) => Err(self.err(format!("expected string; found {}", a.string()))),
+            (Node::Bool(_) | Node::Num(..), Param::Str) => {
+                Err(self.err(format!("expected string; found {}", a.string())))
+            }
             (Node::Bool(_) | Node::Num(..) | Node::Str(..), Param::Sample | Param::Query) => {
                 Err(self.err(format!("can't handle {} for arg of type {}", a.string(), p.type_name())))
             }

@@ -230,7 +230,9 @@ pub(super) fn time_method(ns: i64, m: &str, args: &[Val]) -> Option<Result<Val, 
         "UnixNano" => Val::Int(ns),
         "String" => Val::Str(go_time(ns)),
         "UTC" | "Local" => Val::Time(ns),
-        "Year" => Val::Int(chrono::DateTime::from_timestamp(secs, 0).map(|t| chrono::Datelike::year(&t)).unwrap_or(0) as i64),
+        "Year" => {
+            Val::Int(chrono::DateTime::from_timestamp(secs, 0).map(|t| chrono::Datelike::year(&t)).unwrap_or(0) as i64)
+        }
         "Format" => {
             let _ = args;
             return Some(Err("opsdeck does not support time.Time.Format in templates".into()));
@@ -247,7 +249,10 @@ fn float_to_time(v: f64) -> Result<Option<i64>, String> {
     }
     let ns = v * 1e9;
     if ns > i64::MAX as f64 || ns < i64::MIN as f64 {
-        return Err(format!("{} cannot be represented as a nanoseconds timestamp since it overflows int64", gofmt::format_v(v)));
+        return Err(format!(
+            "{} cannot be represented as a nanoseconds timestamp since it overflows int64",
+            gofmt::format_v(v)
+        ));
     }
     Ok(Some((ns as i64) / 1_000_000 * 1_000_000))
 }
@@ -413,10 +418,16 @@ fn index(item: &Val, idx: &[Val]) -> Result<Val, String> {
     }
     for i in idx {
         item = match (&item, i) {
-            (Val::Map(m), Val::Str(k)) => Val::Str(m.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone()).unwrap_or_default()),
+            (Val::Map(m), Val::Str(k)) => {
+                Val::Str(m.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone()).unwrap_or_default())
+            }
             (Val::IMap(m), Val::Str(k)) => m.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone()).unwrap_or(Val::Nil),
-            (Val::Map(_) | Val::IMap(_), Val::Invalid | Val::Nil) => return Err("value is nil; should be of type string".into()),
-            (Val::Map(_) | Val::IMap(_), k) => return Err(format!("value has type {}; should be string", k.type_name())),
+            (Val::Map(_) | Val::IMap(_), Val::Invalid | Val::Nil) => {
+                return Err("value is nil; should be of type string".into())
+            }
+            (Val::Map(_) | Val::IMap(_), k) => {
+                return Err(format!("value has type {}; should be string", k.type_name()))
+            }
             (Val::Str(s) | Val::Html(s), k) => {
                 let x = index_arg(k, s.len())?;
                 match s.as_bytes().get(x) {
@@ -493,7 +504,11 @@ fn eq(a: &Val, bs: &[Val]) -> Result<bool, String> {
                 _ if is_nilish(a) || is_nilish(b) => is_nilish(a) == is_nilish(b),
                 (_, Val::Map(_) | Val::IMap(_) | Val::Data(_)) | (Val::Map(_) | Val::IMap(_) | Val::Data(_), _) => {
                     let c = if matches!(b, Val::Map(_) | Val::IMap(_) | Val::Data(_)) { b } else { a };
-                    return Err(format!("non-comparable type {}: {}", sprintf("%s", std::slice::from_ref(c)), c.type_name()));
+                    return Err(format!(
+                        "non-comparable type {}: {}",
+                        sprintf("%s", std::slice::from_ref(c)),
+                        c.type_name()
+                    ));
                 }
                 _ => a.type_name() == b.type_name() && a == b,
             }
@@ -695,18 +710,27 @@ mod tests {
         assert_eq!(x("{{ toTime 1435065584 }}", 0.0), "2015-06-23 13:19:44 +0000 UTC");
         assert_eq!(x("{{ \"hello world-wide_x\" | title }}", 0.0), "Hello World-Wide_x");
         assert_eq!(x("{{ $labels.job | toUpper }} {{ toLower \"ABC\" }}", 0.0), "API abc");
-        assert_eq!(x("{{ $labels.instance | stripPort }} {{ stripPort \"[::1]:80\" }} {{ stripPort \"a:b:c\" }}", 0.0), "web-1 ::1 a:b:c");
+        assert_eq!(
+            x("{{ $labels.instance | stripPort }} {{ stripPort \"[::1]:80\" }} {{ stripPort \"a:b:c\" }}", 0.0),
+            "web-1 ::1 a:b:c"
+        );
         assert_eq!(x("{{ stripDomain \"host.example.com:9090\" }} {{ stripDomain \"10.0.0.1:80\" }} {{ stripDomain \"a.b\" }}", 0.0), "host:9090 10.0.0.1:80 a");
         assert_eq!(x("{{ reReplaceAll \"(.*):.*\" \"$1\" $labels.instance }}", 0.0), "web-1");
         assert_eq!(x("{{ reReplaceAll \"\\\\d\" \"#\" \"a1٣\" }}", 0.0), "a#٣");
         assert_eq!(x("{{ if match \"^web\" $labels.instance }}m{{ end }}", 0.0), "m");
         assert_eq!(x("{{ parseDuration \"1h30m\" }} {{ parseDuration \"250ms\" }}", 0.0), "5400 0.25");
-        assert_eq!(x("{{ graphLink \"up == 0\" }} {{ tableLink \"a/b\" }}", 0.0), "/graph?g0.expr=up+%3D%3D+0&g0.tab=0 /graph?g0.expr=a%2Fb&g0.tab=1");
+        assert_eq!(
+            x("{{ graphLink \"up == 0\" }} {{ tableLink \"a/b\" }}", 0.0),
+            "/graph?g0.expr=up+%3D%3D+0&g0.tab=0 /graph?g0.expr=a%2Fb&g0.tab=1"
+        );
         assert_eq!(x("{{ safeHtml \"<b>\" }} {{ (args 1 \"x\").arg0 }}", 0.0), "<b> 1");
-        assert!(xerr("{{ parseDuration \"x\" }}", 0.0).ends_with("error calling parseDuration: not a valid duration string: \"x\""));
+        assert!(xerr("{{ parseDuration \"x\" }}", 0.0)
+            .ends_with("error calling parseDuration: not a valid duration string: \"x\""));
         let no_url = super::super::TemplateData { external_url: String::new(), ..super::super::testutil::data(0.0) };
         let e = super::super::Template::parse("n", "{{ pathPrefix }}").unwrap().expand(&no_url).unwrap_err();
-        assert!(e.0.ends_with("error calling pathPrefix: runtime error: invalid memory address or nil pointer dereference"));
+        assert!(e
+            .0
+            .ends_with("error calling pathPrefix: runtime error: invalid memory address or nil pointer dereference"));
         assert_eq!(x("[{{ pathPrefix }}] {{ externalURL }}", 0.0), "[] http://opsdeck");
         assert!(xerr("{{ query \"up\" | first | value }}", 0.0).contains("error calling query"));
         assert!(xerr("{{ first 1 }}", 0.0).contains("can't handle 1 for arg of type template.queryResult"));
@@ -719,7 +743,10 @@ mod tests {
         assert_eq!(x("{{ urlquery \"a b/c?d=e&f~g*h\" }}", 0.0), "a+b%2Fc%3Fd%3De%26f~g%2Ah");
         assert_eq!(x("{{ urlquery 1 2 \"x\" }}", 0.0), "1+2x");
         assert_eq!(x("{{ html \"<a&b\\\"'>\" }}", 0.0), "&lt;a&amp;b&#34;&#39;&gt;");
-        assert_eq!(x("{{ js \"<a href=\\\"x\\\">&=it's\\u0001\" }}", 0.0), "\\u003Ca href\\u003D\\\"x\\\"\\u003E\\u0026\\u003Dit\\'s\\u0001");
+        assert_eq!(
+            x("{{ js \"<a href=\\\"x\\\">&=it's\\u0001\" }}", 0.0),
+            "\\u003Ca href\\u003D\\\"x\\\"\\u003E\\u0026\\u003Dit\\'s\\u0001"
+        );
     }
 
     #[test]
@@ -728,14 +755,18 @@ mod tests {
         assert_eq!(x("{{ lt 1 2 }} {{ le 2 2 }} {{ gt \"b\" \"a\" }} {{ ge 1.5 2.5 }}", 0.0), "true true true false");
         // NaN: gt is "not le", so it is true; lt and eq are false
         assert_eq!(x("{{ gt $value 1.0 }} {{ lt $value 1.0 }} {{ eq $value $value }}", f64::NAN), "true false false");
-        assert_eq!(x("{{ and 1 0 2 }} {{ and 1 2 }} {{ or 0 \"\" }} {{ or 0 \"x\" 1 }} {{ not 0 }}", 0.0), "0 2  x true");
+        assert_eq!(
+            x("{{ and 1 0 2 }} {{ and 1 2 }} {{ or 0 \"\" }} {{ or 0 \"x\" 1 }} {{ not 0 }}", 0.0),
+            "0 2  x true"
+        );
         // and/or stop at the deciding operand: the failing call after it is never made
         assert_eq!(x("{{ or 1 (query \"up\") }} {{ and 0 (query \"up\") }}", 0.0), "1 0");
         assert_eq!(x("{{ eq (index \"ab\" 0) 97 }} {{ len $labels }} {{ slice \"abcdef\" 1 3 }}", 0.0), "true 2 bc");
         assert!(xerr("{{ eq 1 1.0 }}", 0.0).ends_with("error calling eq: incompatible types for comparison"));
         assert!(xerr("{{ lt true false }}", 0.0).ends_with("error calling lt: invalid type for comparison"));
         assert!(xerr("{{ eq $labels 1 }}", 0.0).ends_with("incompatible types for comparison"));
-        assert!(xerr("{{ eq $labels $labels }}", 0.0).ends_with("non-comparable type map[instance:web-1:9090 job:api]: map[string]string"));
+        assert!(xerr("{{ eq $labels $labels }}", 0.0)
+            .ends_with("non-comparable type map[instance:web-1:9090 job:api]: map[string]string"));
         assert_eq!(x("{{ eq nil nil }} {{ eq $value nil }}", 0.0), "true false");
         assert!(xerr("{{ index $labels 1 }}", 0.0).ends_with("value has type int; should be string"));
     }

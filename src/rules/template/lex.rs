@@ -44,7 +44,11 @@ pub(super) struct Token {
 pub(super) enum Piece {
     Text(String),
     /// One action's tokens, the line of its `{{` and the line of its `}}`.
-    Action { toks: Vec<Token>, line: usize, end_line: usize },
+    Action {
+        toks: Vec<Token>,
+        line: usize,
+        end_line: usize,
+    },
 }
 
 fn is_space(c: u8) -> bool {

@@ -82,11 +82,8 @@ pub fn used_functions(text: &str) -> Vec<String> {
         let mut rest = text;
         while let Some(i) = rest.find("{{") {
             rest = &rest[i + 2..];
-            let word: String = rest
-                .trim_start_matches(['-', ' '])
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
+            let word: String =
+                rest.trim_start_matches(['-', ' ']).chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
             let kw = ["if", "else", "end", "with", "range", "true", "false", "nil", "define", "template", "block"];
             if !word.is_empty() && !kw.contains(&word.as_str()) && !out.contains(&word) {
                 out.push(word);
@@ -152,10 +149,55 @@ mod tests {
     #[test]
     fn hostile_input_never_panics() {
         let pieces = [
-            "{{", "}}", "{{-", "-}}", " ", "(", ")", "|", ".", "$", "$x", ":=", "=", "\"", "'", "`", "\\u12", "1e", "-",
-            "if", "else", "end", "range", "with", "define", "template", "block", "break", "printf", "\"%\"",
-            "\"%9999999999d\"", "\"%*d\"", "index", "slice", "humanize", "$value", "$labels.a", ".Labels", "nil",
-            "true", "0x", "/*", "*/", "é", "\n", ",", "\"t\"", "args", "toTime",
+            "{{",
+            "}}",
+            "{{-",
+            "-}}",
+            " ",
+            "(",
+            ")",
+            "|",
+            ".",
+            "$",
+            "$x",
+            ":=",
+            "=",
+            "\"",
+            "'",
+            "`",
+            "\\u12",
+            "1e",
+            "-",
+            "if",
+            "else",
+            "end",
+            "range",
+            "with",
+            "define",
+            "template",
+            "block",
+            "break",
+            "printf",
+            "\"%\"",
+            "\"%9999999999d\"",
+            "\"%*d\"",
+            "index",
+            "slice",
+            "humanize",
+            "$value",
+            "$labels.a",
+            ".Labels",
+            "nil",
+            "true",
+            "0x",
+            "/*",
+            "*/",
+            "é",
+            "\n",
+            ",",
+            "\"t\"",
+            "args",
+            "toTime",
         ];
         let mut seed = 7u64;
         for _ in 0..20_000 {
@@ -173,7 +215,8 @@ mod tests {
 
     #[test]
     fn recursion_is_bounded() {
-        let t = Template::parse("n", "{{ define \"r\" }}{{ template \"r\" . }}{{ end }}{{ template \"r\" . }}").unwrap();
+        let t =
+            Template::parse("n", "{{ define \"r\" }}{{ template \"r\" . }}{{ end }}{{ template \"r\" . }}").unwrap();
         assert!(t.expand(&data(0.0)).unwrap_err().0.contains("exceeded maximum template depth"));
     }
 
@@ -184,7 +227,10 @@ mod tests {
         assert!(Template::parse("n", "{{ if $value }}x").is_err());
         assert!(Template::parse("n", "{{ $value ").is_err());
         let q = Template::parse("n", "{{ query \"up\" | first | value }}").unwrap().expand(&data(0.0)).unwrap_err();
-        assert!(q.0.starts_with("error executing template n: template: n:1:115: executing \"n\" at <query \"up\">"), "{q}");
+        assert!(
+            q.0.starts_with("error executing template n: template: n:1:115: executing \"n\" at <query \"up\">"),
+            "{q}"
+        );
         assert_eq!(unknown_functions("{{ humanize $value }} {{ nope 1 }}"), vec!["nope"]);
         assert_eq!(used_functions("{{ $value | humanize }}{{ if (query \"x\") }}{{ end }}"), vec!["humanize", "query"]);
     }

@@ -570,8 +570,14 @@ mod tests {
         assert_eq!(x("{{/* comment */}}ok", 0.0), "ok");
         assert_eq!(x("{{ range $k, $v := $labels }}{{ $k }}={{ $v }};{{ end }}", 0.0), "instance=web-1:9090;job=api;");
         assert_eq!(x("{{ range $labels }}[{{ . }}]{{ end }}", 0.0), "[web-1:9090][api]");
-        assert_eq!(x("{{ range $labels }}{{ if eq . \"api\" }}{{ break }}{{ end }}{{ . }}{{ end }}", 0.0), "web-1:9090");
-        assert_eq!(x("{{ range $labels }}{{ if eq . \"api\" }}{{ continue }}{{ end }}{{ . }}{{ end }}", 0.0), "web-1:9090");
+        assert_eq!(
+            x("{{ range $labels }}{{ if eq . \"api\" }}{{ break }}{{ end }}{{ . }}{{ end }}", 0.0),
+            "web-1:9090"
+        );
+        assert_eq!(
+            x("{{ range $labels }}{{ if eq . \"api\" }}{{ continue }}{{ end }}{{ . }}{{ end }}", 0.0),
+            "web-1:9090"
+        );
         assert_eq!(x("{{ range args }}x{{ else }}empty{{ end }}", 0.0), "empty");
         assert_eq!(x("{{ if and $labels.job (not $labels.nope) }}y{{ end }}", 0.0), "y");
     }

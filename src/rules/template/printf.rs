@@ -356,11 +356,7 @@ fn float(out: &mut String, verb: char, v: f64, sp: Spec, arg: &Val) {
         sign = ' ';
     }
     if body == "Inf" || body == "NaN" || body == "INF" || body == "NAN" {
-        let s = if body.starts_with('N') && !sp.space && !sp.plus {
-            body
-        } else {
-            format!("{sign}{body}")
-        };
+        let s = if body.starts_with('N') && !sp.space && !sp.plus { body } else { format!("{sign}{body}") };
         return pad(out, &s, Spec { zero: false, ..sp });
     }
     if sp.plus || sign != '+' {
@@ -431,14 +427,46 @@ mod tests {
     #[test]
     fn verbs_as_go_formats_them() {
         let s = |x: &str| Val::Str(x.into());
-        assert_eq!(f("%d|%5d|%-5d|%05d|%+d|%x|%X|%#x|%o|%b|%c|%q|%U", &vec![Val::Int(42); 13]), "42|   42|42   |00042|+42|2a|2A|0x2a|52|101010|*|'*'|U+002A");
+        assert_eq!(
+            f("%d|%5d|%-5d|%05d|%+d|%x|%X|%#x|%o|%b|%c|%q|%U", &vec![Val::Int(42); 13]),
+            "42|   42|42   |00042|+42|2a|2A|0x2a|52|101010|*|'*'|U+002A"
+        );
         assert_eq!(f("%d %x", &[Val::Int(-255), Val::Int(-255)]), "-255 -ff");
-        assert_eq!(f("%s|%q|%v|%x|%5s|%-5s|%.2s|%05s", &[s("héllo\""), s("a\"é\n"), s("v"), s("hi"), s("ab"), s("ab"), s("abc"), s("ab")]),
-            "héllo\"|\"a\\\"é\\n\"|v|6869|   ab|ab   |ab|000ab");
-        assert_eq!(f("%.2f|%5.1f|%e|%g|%v|%08.3f|%+.1f|%E|%G", &[Val::F64(3.14159), Val::F64(3.14159), Val::F64(1234.5678), Val::F64(0.000012345), Val::F64(1e21), Val::F64(-3.14159), Val::F64(2.0), Val::F64(1234.5678), Val::F64(1e-7)]),
-            "3.14|  3.1|1.234568e+03|1.2345e-05|1e+21|-003.142|+2.0|1.234568E+03|1E-07");
-        assert_eq!(f("%x|%f|%5.1f|%v", &[Val::F64(1.5), Val::F64(f64::INFINITY), Val::F64(f64::NAN), Val::F64(f64::NEG_INFINITY)]), "0x1.8p+00|+Inf|  NaN|-Inf");
-        assert_eq!(f("%t|%v|%T|%T|%T", &[Val::Bool(true), Val::Bool(false), Val::F64(1.0), s(""), Val::Int(1)]), "true|false|float64|string|int");
+        assert_eq!(
+            f(
+                "%s|%q|%v|%x|%5s|%-5s|%.2s|%05s",
+                &[s("héllo\""), s("a\"é\n"), s("v"), s("hi"), s("ab"), s("ab"), s("abc"), s("ab")]
+            ),
+            "héllo\"|\"a\\\"é\\n\"|v|6869|   ab|ab   |ab|000ab"
+        );
+        assert_eq!(
+            f(
+                "%.2f|%5.1f|%e|%g|%v|%08.3f|%+.1f|%E|%G",
+                &[
+                    Val::F64(3.14159),
+                    Val::F64(3.14159),
+                    Val::F64(1234.5678),
+                    Val::F64(0.000012345),
+                    Val::F64(1e21),
+                    Val::F64(-3.14159),
+                    Val::F64(2.0),
+                    Val::F64(1234.5678),
+                    Val::F64(1e-7)
+                ]
+            ),
+            "3.14|  3.1|1.234568e+03|1.2345e-05|1e+21|-003.142|+2.0|1.234568E+03|1E-07"
+        );
+        assert_eq!(
+            f(
+                "%x|%f|%5.1f|%v",
+                &[Val::F64(1.5), Val::F64(f64::INFINITY), Val::F64(f64::NAN), Val::F64(f64::NEG_INFINITY)]
+            ),
+            "0x1.8p+00|+Inf|  NaN|-Inf"
+        );
+        assert_eq!(
+            f("%t|%v|%T|%T|%T", &[Val::Bool(true), Val::Bool(false), Val::F64(1.0), s(""), Val::Int(1)]),
+            "true|false|float64|string|int"
+        );
     }
 
     #[test]
@@ -451,7 +479,10 @@ mod tests {
         assert_eq!(f("100%", &[]), "100%!(NOVERB)");
         assert_eq!(f("%d%%", &[Val::Int(5)]), "5%");
         assert_eq!(f("%v %d", &[Val::Nil, Val::Nil]), "<nil> %!d(<nil>)");
-        assert_eq!(f("%*d|%-*d|%.*f", &[Val::Int(4), Val::Int(7), Val::Int(3), Val::Int(7), Val::Int(1), Val::F64(2.25)]), "   7|7  |2.2");
+        assert_eq!(
+            f("%*d|%-*d|%.*f", &[Val::Int(4), Val::Int(7), Val::Int(3), Val::Int(7), Val::Int(1), Val::F64(2.25)]),
+            "   7|7  |2.2"
+        );
     }
 
     #[test]

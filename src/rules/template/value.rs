@@ -153,7 +153,7 @@ impl Val {
         match self {
             Val::F64(f) => Ok(*f),
             Val::Int(i) => Ok(*i as f64),
-                        Val::Str(s) => {
+            Val::Str(s) => {
                 parse_go_float(s).ok_or_else(|| format!("strconv.ParseFloat: parsing {}: invalid syntax", go_quote(s)))
             }
             v => Err(format!("can't convert {} to float", v.type_name())),
