@@ -432,7 +432,7 @@ fn index(item: &Val, idx: &[Val]) -> Result<Val, String> {
                 let x = index_arg(k, s.len())?;
                 match s.as_bytes().get(x) {
                     Some(b) => Val::U8(*b),
-                    None => return Err(format!("reflect: string index out of range")),
+                    None => return Err("reflect: string index out of range".to_string()),
                 }
             }
             (other, _) => return Err(format!("can't index item of type {}", other.type_name())),
