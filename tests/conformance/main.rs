@@ -9,4 +9,5 @@ mod promqltest;
 mod promtool_fixtures;
 mod realworld;
 mod scrape_oracle;
+mod template_promtool;
 mod yaml_oracle;
