@@ -61,6 +61,19 @@ struct Group<X> {
     restore_pending: bool,
 }
 
+impl<X> Group<X> {
+    /// Rule `i` failed at `ts`: kept as its last error and reported once.
+    fn fail(&mut self, i: usize, ts: i64, err: String, errors: &mut Vec<RuleEvalError>) {
+        errors.push(RuleEvalError {
+            group: self.name.clone(),
+            rule: self.rules[i].def().name.clone(),
+            t_ms: ts,
+            err: err.clone(),
+        });
+        self.last_error[i] = Some(err);
+    }
+}
+
 /// Errors of one rule at one evaluation, as promtool prints them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleEvalError {
@@ -272,13 +285,7 @@ impl<E: Evaluator> RuleEngine<E> {
             let vector = match res {
                 Ok(v) => v,
                 Err(e) => {
-                    self.errors.push(RuleEvalError {
-                        group: g.name.clone(),
-                        rule: g.rules[i].def().name.clone(),
-                        t_ms: ts,
-                        err: e.clone(),
-                    });
-                    g.last_error[i] = Some(e);
+                    g.fail(i, ts, e, &mut self.errors);
                     continue;
                 }
             };
@@ -287,13 +294,7 @@ impl<E: Evaluator> RuleEngine<E> {
                 notify::queue_due(a, ts, resend, g.interval_ms, &mut self.notifications);
             }
             if let Some(e) = series::write_output(st, vector, &mut g.series_in_prev_eval[i], ts) {
-                self.errors.push(RuleEvalError {
-                    group: g.name.clone(),
-                    rule: g.rules[i].def().name.clone(),
-                    t_ms: ts,
-                    err: e.clone(),
-                });
-                g.last_error[i] = Some(e);
+                g.fail(i, ts, e, &mut self.errors);
             }
         }
         if g.restore_pending {
