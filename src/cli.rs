@@ -30,6 +30,9 @@ pub struct Global {
     /// No colours (also when NO_COLOR is set)
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// Observe only: every action (deploy, rollback, promote, ack, silence) is refused
+    #[arg(long, global = true)]
+    pub read_only: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -49,24 +52,42 @@ pub enum Command {
     Check(CheckCmd),
     /// The log pipeline, headless
     Logs(LogsArgs),
-    /// Deploy VERSION to ENV through the deploy engine
+    /// Deploy VERSION to ENV: pre-check, driver, verify, bake; roll back automatically on failure
     Deploy {
         env: String,
         version: String,
+        /// Confirm without asking (needed for a protected environment without a terminal)
         #[arg(long)]
         yes: bool,
+        /// Print the plan, the rollback point and the gates' verdicts; run nothing
         #[arg(long)]
         dry_run: bool,
+        /// Deploy although the pre-check refuses (unhealthy, a gate firing); recorded
         #[arg(long)]
         force: bool,
     },
-    /// Roll ENV back to its last rollback point (or --to VERSION)
+    /// Roll ENV back to its last verified rollback point (or --to VERSION)
     Rollback {
         env: String,
         #[arg(long, value_name = "VERSION")]
         to: Option<String>,
         #[arg(long)]
         yes: bool,
+        #[arg(long)]
+        dry_run: bool,
+        /// Roll back to a --to version that is not a verified point
+        #[arg(long)]
+        force: bool,
+    },
+    /// Deploy to ENV the version verified in its promote_from stage
+    Promote {
+        env: String,
+        #[arg(long)]
+        yes: bool,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        force: bool,
     },
     /// Releases, rollback points and their outcomes for ENV
     History {

@@ -56,11 +56,23 @@ pub struct General {
     /// Cap on stored series across all targets; new series past it are dropped and counted.
     #[serde(default = "default_max_series")]
     pub max_series: usize,
+    /// Observers: every action is refused where it is dispatched (also `--read-only`).
+    #[serde(default)]
+    pub read_only: bool,
+    /// Locks, deploy journal and audit log shared by the operators of one bastion
+    /// (e.g. `/var/lib/opsdeck`, group-writable); the state dir when unset.
+    pub shared_dir: Option<String>,
 }
 
 impl Default for General {
     fn default() -> Self {
-        General { history: default_history(), state_dir: None, max_series: default_max_series() }
+        General {
+            history: default_history(),
+            state_dir: None,
+            max_series: default_max_series(),
+            read_only: false,
+            shared_dir: None,
+        }
     }
 }
 
@@ -82,6 +94,8 @@ pub struct Environment {
     pub scrape: Vec<ScrapeConfig>,
     pub logs: Option<LogSource>,
     pub deploy: Option<DeployConfig>,
+    /// The stage before this one: `promote` deploys the version verified there.
+    pub promote_from: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -201,18 +215,28 @@ fn default_max_line() -> usize {
     64 << 10
 }
 
-/// Deploy settings (design §5). Parsed and validated now; the engine that uses them is a later issue.
+/// Deploy settings (design §5, §10).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeployConfig {
     pub driver: DeployDriver,
-    /// argv template for the `command` driver, `{env}` and `{version}` substituted.
+    /// argv template of the `command` driver: `{env}`, `{version}`, `{previous}` substituted.
     #[serde(default)]
     pub deploy: Vec<String>,
+    /// argv template of a rollback; without one, a rollback deploys the rollback point.
     #[serde(default)]
     pub rollback: Vec<String>,
-    /// endpoint for the `http` driver
+    /// argv template run after the deploy command (e.g. `kubectl rollout status --timeout=5m`);
+    /// its exit code is a verdict before health is checked.
+    #[serde(default)]
+    pub status: Vec<String>,
+    /// Environment variables passed to commands (secrets go here, never on the command line).
+    #[serde(default)]
+    pub env_allow: Vec<String>,
+    /// endpoint of the `http` driver
     pub url: Option<String>,
+    /// status URL of the `http` driver, polled (GET, 2xx) before health is checked
+    pub status_url: Option<String>,
     pub token_env: Option<String>,
     #[serde(default = "default_health_checks")]
     pub health_checks: u32,
@@ -220,17 +244,29 @@ pub struct DeployConfig {
     pub health_interval: Duration,
     #[serde(default = "default_bake", deserialize_with = "duration::de")]
     pub bake: Duration,
+    /// Bounds each driver command (deploy, status, rollback): SIGTERM to its group, then SIGKILL.
     #[serde(default = "default_deploy_timeout", deserialize_with = "duration::de")]
     pub timeout: Duration,
     #[serde(default)]
     pub gates: Vec<String>,
+    /// Failed checks tolerated (verify and bake); one more fails the operation.
+    #[serde(default)]
+    pub failure_limit: u32,
+    /// Checks in a row that could not measure (endpoint unreachable) before the operation fails.
+    #[serde(default = "default_consecutive_error_limit")]
+    pub consecutive_error_limit: u32,
     #[serde(default = "default_keep_last")]
     pub keep_last: usize,
+    /// User names and `@group`s allowed to act on this environment (empty: everyone).
     #[serde(default)]
     pub allowed_users: Vec<String>,
     /// Versions offered by the picker.
     #[serde(default)]
     pub versions: Vec<String>,
+}
+
+fn default_consecutive_error_limit() -> u32 {
+    4
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -4,6 +4,8 @@
 use clap::{CommandFactory, Parser};
 use opsdeck::cli::{CheckCmd, Cli, Command, RulesCmd};
 use opsdeck::config::{self, Config};
+use opsdeck::deploy::cli::Args as DeployArgs;
+use opsdeck::model::OpKind;
 use opsdeck::exit;
 use std::path::Path;
 
@@ -98,16 +100,58 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let cfg = if args.env.is_some() { Some(config_or_exit!(&cli)) } else { load_config(&cli).ok() };
             runtime()?.block_on(opsdeck::logs::cmd(cfg.as_ref(), args))
         }
-        Some(Command::Deploy { .. }) | Some(Command::Rollback { .. }) | Some(Command::History { .. }) => {
-            let _cfg = config_or_exit!(&cli);
-            eprintln!("opsdeck: {}", opsdeck::deploy::NOT_BUILT);
-            Ok(exit::USAGE)
+        Some(Command::Deploy { env, version, yes, dry_run, force }) => {
+            let args = DeployArgs {
+                env: env.clone(),
+                kind: OpKind::Deploy,
+                version: Some(version.clone()),
+                yes: *yes,
+                dry_run: *dry_run,
+                force: *force,
+                read_only: cli.global.read_only,
+            };
+            deploy_cmd(&cli, args)
+        }
+        Some(Command::Rollback { env, to, yes, dry_run, force }) => {
+            let args = DeployArgs {
+                env: env.clone(),
+                kind: OpKind::Rollback,
+                version: to.clone(),
+                yes: *yes,
+                dry_run: *dry_run,
+                force: *force,
+                read_only: cli.global.read_only,
+            };
+            deploy_cmd(&cli, args)
+        }
+        Some(Command::Promote { env, yes, dry_run, force }) => {
+            let args = DeployArgs {
+                env: env.clone(),
+                kind: OpKind::Promote,
+                version: None,
+                yes: *yes,
+                dry_run: *dry_run,
+                force: *force,
+                read_only: cli.global.read_only,
+            };
+            deploy_cmd(&cli, args)
+        }
+        Some(Command::History { env, json }) => {
+            let cfg = config_or_exit!(&cli);
+            let state_dir = state_dir(&cli, Some(&cfg));
+            Ok(opsdeck::deploy::cli::history(&cfg, &state_dir, env, *json))
         }
         Some(Command::Completions { shell }) => {
             clap_complete::generate(*shell, &mut Cli::command(), "opsdeck", &mut std::io::stdout());
             Ok(exit::OK)
         }
     }
+}
+
+fn deploy_cmd(cli: &Cli, args: DeployArgs) -> anyhow::Result<i32> {
+    let cfg = config_or_exit!(cli);
+    let state_dir = state_dir(cli, Some(&cfg));
+    Ok(runtime()?.block_on(opsdeck::deploy::cli::run(&cfg, &state_dir, args)))
 }
 
 fn state_dir(cli: &Cli, cfg: Option<&Config>) -> std::path::PathBuf {

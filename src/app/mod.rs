@@ -250,6 +250,7 @@ impl State {
                 }
             }
             Event::Markers(m) => self.markers = m,
+            Event::Deploy(_) | Event::DeployHistory(_) => {}
             Event::Notice(s) => self.notice(s),
             Event::Stats(s) => self.stats = s,
             Event::Logs(batch) => {

@@ -144,6 +144,11 @@ impl Fleet {
             if e.protected {
                 let _ = writeln!(t, "protected = true");
             }
+            // development → staging → production: `p` promotes the stage before's verified version.
+            let stages: Vec<&str> = ENVIRONMENTS.iter().rev().map(|(n, _)| *n).collect();
+            if let Some(i) = stages.iter().position(|n| *n == e.name).filter(|i| *i > 0) {
+                let _ = writeln!(t, "promote_from = {}", q(stages[i - 1]));
+            }
             let _ = writeln!(
                 t,
                 "health = {{ url = {}, interval = \"2s\", timeout = \"1s\", version_field = \"version\" }}",
@@ -159,7 +164,7 @@ impl Fleet {
             let token = if self.token { format!(", token_env = {}", q(TOKEN_ENV)) } else { String::new() };
             let _ = writeln!(
                 t,
-                "deploy = {{ driver = \"http\", url = {}{token}, health_checks = 10, health_interval = \"1s\", bake = \"10s\", \
+                "deploy = {{ driver = \"http\", url = {}{token}, health_checks = 10, health_interval = \"1s\", bake = \"20s\", \
                  gates = [\"HighErrorRate\", \"SlowResponseTime\"], versions = [{}] }}\n",
                 q(&format!("{api}/deploy")),
                 versions.join(", ")
@@ -231,7 +236,9 @@ mod tests {
         let d = prod.deploy.as_ref().unwrap();
         assert_eq!(d.driver, DeployDriver::Http);
         assert_eq!(d.health_checks, 10);
-        assert_eq!(d.bake, std::time::Duration::from_secs(10));
+        assert_eq!(d.bake, std::time::Duration::from_secs(20));
+        assert_eq!(cfg.environment("staging").unwrap().promote_from.as_deref(), Some("development"));
+        assert_eq!(prod.promote_from.as_deref(), Some("staging"));
         assert!(d.versions.iter().any(|v| v == "1.5.0"));
         assert!(matches!(prod.logs, Some(crate::config::LogSource::Http { .. })));
         assert_eq!(cfg.alerting.rule_files, vec![RULES_FILE.to_string()]);

@@ -1,7 +1,6 @@
-//! The `http` deploy driver's trigger step (design §5 "Drivers"): POST `{"env", "version"}` to the
-//! environment's endpoint with a bearer token taken from the environment. This is only the
-//! "run the driver" step; locks, journal, verification and rollback belong to the deploy engine
-//! (not built yet), which will call this same function.
+//! The `http` deploy driver (design §5 "Drivers"): POST `{"env", "version"}` to the environment's
+//! endpoint with a bearer token taken from the environment; a non-2xx answer is a failure. The
+//! flow (`flow`) calls it for the "driver" step, and for a rollback with the rollback point.
 
 use crate::config::{DeployConfig, DeployDriver};
 use std::time::Duration;
@@ -16,8 +15,8 @@ const BODY_LIMIT: usize = 64 << 10;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DeployError {
-    #[error("the command driver runs through the deploy engine, which is not built yet: nothing was deployed")]
-    CommandDriverNotBuilt,
+    #[error("the deploy driver is `command`: it has no http endpoint")]
+    NotHttp,
     #[error("deploy driver is http but no url is configured")]
     MissingUrl,
     #[error("token_env names {0}, which is not set (or empty) in this environment")]
@@ -43,7 +42,7 @@ pub async fn trigger(
     version: &str,
 ) -> Result<String, DeployError> {
     if cfg.driver == DeployDriver::Command {
-        return Err(DeployError::CommandDriverNotBuilt);
+        return Err(DeployError::NotHttp);
     }
     let url = cfg.url.as_deref().filter(|u| !u.trim().is_empty()).ok_or(DeployError::MissingUrl)?;
     let shown = crate::sanitize::line(url).into_owned();
@@ -234,7 +233,7 @@ mod tests {
         let mut cmd = cfg(None, None);
         cmd.driver = DeployDriver::Command;
         let e = trigger(&client(), &cmd, "staging", "1").await.unwrap_err();
-        assert!(e.to_string().contains("not built yet"), "{e}");
+        assert_eq!(e, DeployError::NotHttp);
     }
 
     #[test]

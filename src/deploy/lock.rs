@@ -46,12 +46,13 @@ pub struct EnvLock {
 
 /// The lock file of `env` under `dir` (the state dir, or `[general] shared_dir`).
 pub fn lock_path(dir: &Path, env: &str) -> PathBuf {
-    // Environment names are config-checked, but a path must never escape the directory.
-    let safe: String = env
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
-        .collect();
-    dir.join("locks").join(format!("{safe}.lock"))
+    dir.join("locks").join(format!("{}.lock", file_stem(env)))
+}
+
+/// `env` as a file name: environment names are config-checked, but a path must never escape
+/// its directory.
+pub fn file_stem(env: &str) -> String {
+    env.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' }).collect()
 }
 
 /// The operator: `SUDO_USER` (who ran sudo) before `USER`.
@@ -63,7 +64,7 @@ pub fn current_user() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-fn host() -> String {
+pub fn host() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
         .map(|h| h.trim().to_string())

@@ -1,13 +1,23 @@
-//! The deploy engine (design §5). Not built yet: the config is parsed and validated, and the
-//! `deploy`/`rollback`/`history` commands say plainly that the engine is a later issue. What exists
-//! is the `http` driver's trigger step (`http::trigger`), which the dashboard's `d` key uses
-//! directly and the engine will reuse once journal, verification and rollback exist; and the
-//! cross-process lock (`lock`), tested but not yet taken by any command.
+//! The deploy engine (design §5): deploy, rollback and promote, one flow for the dashboard and
+//! the headless commands, independent of the terminal.
+//!
+//! - [`flow`]: the steps of one operation and how checks are counted, over [`flow::Ports`];
+//! - [`live`]: those ports on the real world (health checks, the gate watcher, the drivers);
+//! - [`operate`]: everything around the flow: read-only, permission, confirmation, the lock, the
+//!   journal's start record, the audit log; also the plan printed by `--dry-run`;
+//! - [`journal`], [`audit`], [`lock`]: what is written to disk, and the cross-process lock;
+//! - [`gates`]: the alert rules that judge a deploy, evaluated on fresh scrapes;
+//! - [`http`], [`command`]: the two drivers; [`versions`]: what the picker offers;
+//! - [`access`]: who may act.
 
+pub mod access;
+pub mod audit;
+pub mod cli;
+pub mod flow;
+pub mod gates;
 pub mod http;
+pub mod journal;
+pub mod live;
 pub mod lock;
-
-pub const NOT_BUILT: &str = "the deploy engine is not built yet (it is the next milestone: design §5). \
-Nothing was deployed. The dashboard's `d` key can trigger an environment's http deploy endpoint \
-(without verification or rollback); in `opsdeck demo`, the fleet's deploy endpoint can also be driven \
-directly: POST /deploy with {\"version\": \"...\"} on an environment's API.";
+pub mod operate;
+pub mod command;

@@ -220,6 +220,11 @@ impl Engine {
                     self.notice(msg);
                 }
             }
+            Command::Rollback { .. }
+            | Command::Promote { .. }
+            | Command::CancelDeploy { .. }
+            | Command::Resolve { .. }
+            | Command::History { .. } => self.notice("being wired".into()),
             Command::Quit => return ControlFlow::Break(()),
         }
         ControlFlow::Continue(())

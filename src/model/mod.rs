@@ -4,11 +4,15 @@
 //! here has been through `sanitize` before it is sent.
 
 mod alert;
+mod deploy;
 mod health;
 pub mod log;
 mod panel;
 
 pub use alert::{AlertState, AlertView, Marker};
+pub use deploy::{
+    CheckOutcome, DeployHistory, DeployProgress, Final, GateVerdict, HistoryRow, Interrupted, OpKind, Phase, Resolution,
+};
 pub use health::{EnvHealth, EnvInfo, Health};
 pub use log::LogBatch;
 pub use panel::{PanelData, PanelKind, PanelSeries, Unit};
@@ -35,6 +39,10 @@ pub enum Event {
     Stats(EngineStats),
     /// New log records (or a source notice) from one environment's log source.
     Logs(LogBatch),
+    /// A deploy, rollback or promotion in progress, or just finished (`last` set).
+    Deploy(DeployProgress),
+    /// An environment's deploy history (at start, after each operation, on request).
+    DeployHistory(DeployHistory),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -61,10 +69,33 @@ pub enum Command {
         key: String,
         duration: Duration,
     },
-    /// Trigger a deploy through the environment's deploy driver (confirmed in the `d` dialog).
+    /// Deploy `version` to `env` through the deploy engine (confirmed in the `d` dialog).
     Deploy {
         env: String,
         version: String,
+    },
+    /// Roll `env` back to its last verified point (or `to`), confirmed.
+    Rollback {
+        env: String,
+        to: Option<String>,
+    },
+    /// Deploy to `env` the version verified in its `promote_from` stage, confirmed.
+    Promote {
+        env: String,
+    },
+    /// Cancel the running operation on `env` (confirmed): it rolls back.
+    CancelDeploy {
+        env: String,
+    },
+    /// Deal with an interrupted operation (confirmed).
+    Resolve {
+        env: String,
+        op: String,
+        how: Resolution,
+    },
+    /// Read `env`'s history again.
+    History {
+        env: String,
     },
     Quit,
 }

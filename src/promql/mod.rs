@@ -21,6 +21,7 @@ pub mod notation;
 mod parse;
 mod value;
 
+pub(crate) use binop::is_comparison;
 pub use engine::{Engine, DEFAULT_LOOKBACK_MS, DEFAULT_SUBQUERY_STEP_MS};
 pub use parse::{parse, ParseError};
 /// The AST the evaluator walks (promql-parser's).
