@@ -61,7 +61,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     let no_color = cli.global.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     match &cli.command {
         None => {
-            let cfg = config_or_exit!(&cli);
+            let mut cfg = config_or_exit!(&cli);
+            cfg.general.read_only |= cli.global.read_only;
             let state_dir = state_dir(&cli, Some(&cfg));
             runtime()?.block_on(opsdeck_dashboard(cfg, state_dir, no_color))
         }
@@ -84,7 +85,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                     opsdeck::demo::wait_for_shutdown().await;
                     return Ok(exit::OK);
                 }
-                let cfg = Config::load(&cfg_path)?;
+                let mut cfg = Config::load(&cfg_path)?;
+                cfg.general.read_only |= cli.global.read_only;
                 opsdeck_dashboard(cfg, state_dir, no_color).await
             })
         }

@@ -238,9 +238,15 @@ impl History {
     pub fn verified(&self) -> Vec<Point> {
         let mut out: Vec<Point> = Vec::new();
         for o in self.operations.iter().rev() {
-            let good = matches!(o.last, Some(Final::Verified | Final::RolledBack))
-                || o.resolved.as_deref().is_some_and(|r| r.starts_with("verified") || r.starts_with("rolled back"));
-            let Some(v) = o.running.clone().filter(|_| good) else { continue };
+            let ended_good = matches!(o.last, Some(Final::Verified | Final::RolledBack));
+            // An interrupted operation found healthy on its version afterwards was verified then.
+            let found_good = o.resolved.as_deref().is_some_and(|r| r.starts_with("verified"));
+            let v = match (ended_good, found_good) {
+                (true, _) => o.running.clone(),
+                (false, true) => Some(o.version.clone()),
+                _ => None,
+            };
+            let Some(v) = v else { continue };
             if !out.iter().any(|p| p.version == v) {
                 out.push(Point { version: v, verified_at: o.ended.unwrap_or(o.started), op: o.id.clone() });
             }

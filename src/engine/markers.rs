@@ -30,6 +30,13 @@ impl Markers {
         Some(Event::Markers(self.markers.clone()))
     }
 
+    /// The markers read back from the deploy journals at start.
+    pub fn load(&mut self, mut from_journal: Vec<Marker>) -> Event {
+        from_journal.sort_by_key(|m| m.at);
+        self.markers = from_journal;
+        Event::Markers(self.markers.clone())
+    }
+
     /// A deploy requested here; the view prefixes "deploy <env>", the label is what was deployed.
     pub fn deployed(&mut self, at: Millis, env: &str, version: &str) -> Event {
         let label = crate::sanitize::line(version).into_owned();

@@ -17,7 +17,6 @@ mod panels;
 mod sources;
 
 pub use alerts::load_rules;
-pub use deploys::deploy_notice;
 pub use panels::{panel_defs, rate_window, remote_panels};
 
 use std::ops::ControlFlow;
@@ -29,7 +28,7 @@ use tokio::task::JoinHandle;
 
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::model::{Command, EngineStats, Event, Millis};
+use crate::model::{Command, EngineStats, Event, Final, Millis, OpKind};
 use crate::scrape::target::TargetState;
 use crate::tsdb::{Storage, StorageOptions};
 
@@ -111,6 +110,7 @@ impl Engine {
     fn new(cfg: &Config, state_dir: PathBuf, clock: SharedClock, events: mpsc::Sender<Event>) -> Engine {
         let client = crate::net::client();
         let retention_ms = cfg.general.history.as_millis() as i64;
+        let deploys = deploys::Deploys::new(cfg, &state_dir, events.clone());
         let mut eng = Engine {
             clock,
             events,
@@ -121,12 +121,18 @@ impl Engine {
             panels: panels::Panels::new(cfg),
             alerts: alerts::Alerts::new(cfg, state_dir),
             markers: markers::Markers::default(),
-            deploys: deploys::Deploys::new(cfg, client),
+            deploys,
             dirty: false,
         };
         for notice in eng.panels.take_notices().into_iter().chain(eng.alerts.take_notices()) {
             eng.notice(notice);
         }
+        // What the journals hold: history, interrupted operations, deploy markers.
+        for ev in eng.deploys.histories() {
+            let _ = eng.events.try_send(ev);
+        }
+        let ev = eng.markers.load(eng.deploys.journal_markers());
+        let _ = eng.events.try_send(ev);
         eng
     }
 
@@ -211,31 +217,45 @@ impl Engine {
                 self.panels.window = w.min(Duration::from_millis(self.retention_ms.max(60_000) as u64));
                 self.dirty = true;
             }
+            Command::Ack { .. } | Command::Silence { .. } if self.deploys.read_only() => {
+                self.notice("read-only: acknowledging and silencing are refused".into())
+            }
             Command::Ack { key, acked } => self.alerts.ack(&key, acked, now, &self.events),
             Command::Silence { key, duration } => {
                 self.alerts.silence(&key, now + duration.as_millis() as i64, now, &self.client, &self.events)
             }
-            Command::Deploy { env, version } => {
-                if let Err(msg) = self.deploys.trigger(env, version, now) {
-                    self.notice(msg);
-                }
+            Command::Deploy { env, version } => self.start_op(env, OpKind::Deploy, Some(version), now),
+            Command::Rollback { env, to } => self.start_op(env, OpKind::Rollback, to, now),
+            Command::Promote { env } => self.start_op(env, OpKind::Promote, None, now),
+            Command::CancelDeploy { env } => match self.deploys.cancel(&env) {
+                Ok(()) => self.notice(format!("{env}: cancelling: the operation rolls back")),
+                Err(msg) => self.notice(msg),
+            },
+            Command::Resolve { env, op, how } => match self.deploys.resolve(&env, &op, how, now) {
+                Ok(msg) | Err(msg) => self.notice(msg),
+            },
+            Command::History { env } => {
+                let _ = self.events.try_send(self.deploys.history(&env));
             }
-            Command::Rollback { .. }
-            | Command::Promote { .. }
-            | Command::CancelDeploy { .. }
-            | Command::Resolve { .. }
-            | Command::History { .. } => self.notice("being wired".into()),
             Command::Quit => return ControlFlow::Break(()),
         }
         ControlFlow::Continue(())
     }
 
+    fn start_op(&mut self, env: String, kind: OpKind, version: Option<String>, now: Millis) {
+        if let Err(msg) = self.deploys.start(env, kind, version, None, now) {
+            self.notice(msg);
+        }
+    }
+
     fn on_deploy_done(&mut self, o: deploys::DeployOutcome) {
-        self.notice(deploy_notice(&o.env, &o.version, &o.result));
-        if o.result.is_ok() {
-            let ev = self.markers.deployed(o.at, &o.env, &o.version);
+        self.deploys.finished(&o);
+        if o.last != Final::Refused {
+            let label = o.version.clone().unwrap_or_else(|| o.kind.as_str().to_string());
+            let ev = self.markers.deployed(o.at, &o.env, &label);
             let _ = self.events.try_send(ev);
         }
+        let _ = self.events.try_send(self.deploys.history(&o.env));
     }
 
     fn on_rule_tick(&mut self, now: Millis) {
