@@ -5,8 +5,8 @@ use clap::{CommandFactory, Parser};
 use opsdeck::cli::{CheckCmd, Cli, Command, RulesCmd};
 use opsdeck::config::{self, Config};
 use opsdeck::deploy::cli::Args as DeployArgs;
-use opsdeck::model::OpKind;
 use opsdeck::exit;
+use opsdeck::model::OpKind;
 use std::path::Path;
 
 fn main() {
@@ -92,7 +92,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Some(Command::Status { json }) => {
             let cfg = config_or_exit!(&cli);
-            runtime()?.block_on(opsdeck::status::run(&cfg, *json))
+            let state_dir = state_dir(&cli, Some(&cfg));
+            runtime()?.block_on(opsdeck::status::run(&cfg, *json, &state_dir))
         }
         Some(Command::Rules(RulesCmd::Check { files, strict })) => Ok(opsdeck::rules::cmd_check(files, *strict)),
         Some(Command::Rules(RulesCmd::Test { files })) => Ok(opsdeck::rules::cmd_test(files)),

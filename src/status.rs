@@ -20,6 +20,12 @@ pub struct EnvStatus {
     pub version: Option<String>,
     pub reason: Option<String>,
     pub alerts: Vec<StatusAlert>,
+    /// A deploy operation whose process died before its end (design §5): it needs a decision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<crate::model::Interrupted>,
+    /// The operation running now on this environment (from its lock), e.g. "deploy 1.6.0 by alice".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
 }
 
 /// An alert as `status` reports it.
@@ -89,8 +95,8 @@ async fn evaluate_alerts(cfg: &Config) -> (HashMap<String, Vec<StatusAlert>>, Ve
     (by_env, vec![])
 }
 
-/// Poll every environment once and build the report.
-pub async fn poll(cfg: &Config) -> Report {
+/// Poll every environment once and build the report; `deploy_dir` holds the deploy journals.
+pub async fn poll(cfg: &Config, deploy_dir: &std::path::Path) -> Report {
     let client = crate::net::client();
     let checks = cfg.environments.iter().map(|env| {
         let client = &client;
@@ -103,6 +109,8 @@ pub async fn poll(cfg: &Config) -> Report {
                     version: None,
                     reason: Some("no health check configured".into()),
                     alerts: vec![],
+                    interrupted: None,
+                    operation: None,
                 };
             };
             let r = health::check_once(client, h).await;
@@ -113,6 +121,8 @@ pub async fn poll(cfg: &Config) -> Report {
                 version: r.version,
                 reason: r.reason,
                 alerts: vec![],
+                interrupted: None,
+                operation: None,
             }
         }
     });
@@ -120,16 +130,21 @@ pub async fn poll(cfg: &Config) -> Report {
         tokio::join!(futures::future::join_all(checks), evaluate_alerts(cfg));
     for e in &mut environments {
         e.alerts = alerts.remove(&e.name).unwrap_or_default();
+        if cfg.environment(&e.name).is_some_and(|c| c.deploy.is_some()) {
+            e.interrupted = crate::deploy::journal::History::load(deploy_dir, &e.name).interrupted();
+            e.operation = crate::deploy::lock::holder(deploy_dir, &e.name)
+                .map(|h| crate::sanitize::line(&format!("{} by {} (pid {})", h.operation, h.user, h.pid)).into_owned());
+        }
     }
     Report { environments, warnings }
 }
 
-pub async fn run(cfg: &Config, json: bool) -> anyhow::Result<i32> {
+pub async fn run(cfg: &Config, json: bool, state_dir: &std::path::Path) -> anyhow::Result<i32> {
     if cfg.environments.is_empty() {
         eprintln!("opsdeck: {} defines no [[environment]]; nothing to check", cfg.path.display());
         return Ok(exit::USAGE);
     }
-    let report = poll(cfg).await;
+    let report = poll(cfg, &crate::deploy::operate::deploy_dir(cfg, state_dir)).await;
     for w in &report.warnings {
         eprintln!("opsdeck: warning: {w}");
     }
@@ -162,6 +177,19 @@ pub fn table(r: &Report) -> String {
             }
             detail.push_str(&format!("{} {} ({})", a.state, a.name, a.severity));
         }
+        if let Some(op) = &e.operation {
+            detail.push_str(&format!("{}running: {op}", if detail.is_empty() { "" } else { "; " }));
+        }
+        if let Some(i) = &e.interrupted {
+            let sep = if detail.is_empty() { "" } else { "; " };
+            detail.push_str(&format!(
+                "{sep}INTERRUPTED {} of {} by {} at {}",
+                i.kind.as_str(),
+                i.version,
+                i.user,
+                i.reached
+            ));
+        }
         let row = format!(
             "{:<name_w$}  {:<6}  {:>9}  {:<ver_w$}  {}",
             e.name,
@@ -191,6 +219,8 @@ mod tests {
                     version: Some("1.4.1".into()),
                     reason: None,
                     alerts: vec![],
+                    interrupted: None,
+                    operation: None,
                 },
                 EnvStatus {
                     name: "staging".into(),
@@ -204,6 +234,8 @@ mod tests {
                         severity: "critical".into(),
                         summary: String::new(),
                     }],
+                    interrupted: None,
+                    operation: None,
                 },
             ],
             warnings: vec![],

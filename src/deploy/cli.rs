@@ -178,7 +178,8 @@ fn table(h: &History, keep: usize) -> String {
     if points.is_empty() {
         t.push_str("rollback points: none verified yet\n");
     } else {
-        let list: Vec<String> = points.iter().map(|p| format!("{} ({})", p.version, super::operate::when(p.verified_at))).collect();
+        let list: Vec<String> =
+            points.iter().map(|p| format!("{} ({})", p.version, super::operate::when(p.verified_at))).collect();
         t.push_str(&format!("rollback points (newest first, keep_last {keep}): {}\n", list.join(", ")));
     }
     if let Some(i) = h.interrupted() {

@@ -210,7 +210,9 @@ impl<P: Ports> Run<'_, P> {
         // Pre-check: health, then the gates and the metrics source behind them.
         let pre = self.plan.pre.clone();
         match &pre {
-            None if !rollback_op => return self.refuse("no health check is configured, so it could not be verified".into()),
+            None if !rollback_op => {
+                return self.refuse("no health check is configured, so it could not be verified".into())
+            }
             Some(h) if !h.up && !rollback_op && !force => {
                 let why = h.reason.clone().unwrap_or_else(|| "down".into());
                 return self.refuse(format!("{env} is unhealthy ({why}); --force deploys anyway"));
@@ -218,7 +220,10 @@ impl<P: Ports> Run<'_, P> {
             Some(h) => {
                 let state = if h.up { "healthy" } else { "unhealthy" };
                 let on = h.version.as_deref().map(|v| format!(" on {v}")).unwrap_or_default();
-                self.say(Phase::PreCheck, format!("pre-check: {env} is {state}{on}{}", if force { " (forced)" } else { "" }));
+                self.say(
+                    Phase::PreCheck,
+                    format!("pre-check: {env} is {state}{on}{}", if force { " (forced)" } else { "" }),
+                );
             }
             None => self.say(Phase::PreCheck, "pre-check: no health check configured".into()),
         }
@@ -236,7 +241,8 @@ impl<P: Ports> Run<'_, P> {
                     self.rec(Rec::Gates { phase: Phase::PreCheck, verdicts: r.verdicts.clone() });
                     if r.targets_up == 0 && !force {
                         let why = r.errors.first().cloned().unwrap_or_else(|| "no target answered".into());
-                        return self.refuse(format!("the metrics source does not answer ({why}); --force deploys anyway"));
+                        return self
+                            .refuse(format!("the metrics source does not answer ({why}); --force deploys anyway"));
                     }
                     let firing: Vec<String> = r
                         .verdicts
@@ -267,10 +273,17 @@ impl<P: Ports> Run<'_, P> {
         if let Some((v, basis)) = &point {
             self.p.rollback_point = Some(v.clone());
             self.rec(Rec::Point { version: v.clone(), basis: basis.to_string() });
-            let how = if *basis == "verified" { "the last verified release" } else { "running and healthy now; nothing verified yet" };
+            let how = if *basis == "verified" {
+                "the last verified release"
+            } else {
+                "running and healthy now; nothing verified yet"
+            };
             self.say(Phase::RollbackPoint, format!("rollback point: {v} ({how})"));
         } else if !rollback_op {
-            self.say(Phase::RollbackPoint, "rollback point: none (nothing verified and nothing healthy runs): a failure will need a human".into());
+            self.say(
+                Phase::RollbackPoint,
+                "rollback point: none (nothing verified and nothing healthy runs): a failure will need a human".into(),
+            );
         }
         let point = point.map(|(v, _)| v);
 
@@ -278,7 +291,10 @@ impl<P: Ports> Run<'_, P> {
         let previous = pre.as_ref().and_then(|h| h.version.clone()).or_else(|| point.clone()).unwrap_or_default();
         let step = if rollback_op { DriverStep::Rollback } else { DriverStep::Deploy };
         let call = DriverCall { step, version: version.clone(), previous };
-        self.say(Phase::Driver, format!("driver: {} {version} on {env}", if rollback_op { "rolling back to" } else { "deploying" }));
+        self.say(
+            Phase::Driver,
+            format!("driver: {} {version} on {env}", if rollback_op { "rolling back to" } else { "deploying" }),
+        );
         let res = self.drive(&call).await;
         let failed = if !res.ok {
             Failed(format!("the driver failed: {}", res.detail))
@@ -311,7 +327,9 @@ impl<P: Ports> Run<'_, P> {
         if rollback_op {
             return Outcome {
                 last: Final::RollbackFailed,
-                summary: format!("{env}: rollback to {version} FAILED: {why}. A human is needed: check what runs on {env}"),
+                summary: format!(
+                    "{env}: rollback to {version} FAILED: {why}. A human is needed: check what runs on {env}"
+                ),
                 running: None,
             };
         }
@@ -378,7 +396,10 @@ impl<P: Ports> Run<'_, P> {
             let (outcome, detail) = judge(h.as_ref(), version);
             self.p.checks_done = n;
             self.rec(Rec::Check { phase, n, outcome, detail: detail.clone() });
-            self.say(phase, format!("{} check {n}/{}: {} ({detail})", phase_word(phase), s.health_checks, outcome.as_str()));
+            self.say(
+                phase,
+                format!("{} check {n}/{}: {} ({detail})", phase_word(phase), s.health_checks, outcome.as_str()),
+            );
             last = detail.clone();
             match outcome {
                 CheckOutcome::Success => return Ok(()),
@@ -438,7 +459,9 @@ impl<P: Ports> Run<'_, P> {
                 CheckOutcome::Error => {
                     errors += 1;
                     if errors >= s.consecutive_error_limit.max(1) {
-                        return Err(Failed(format!("health could not be measured {errors} times in a row during bake: {detail}")));
+                        return Err(Failed(format!(
+                            "health could not be measured {errors} times in a row during bake: {detail}"
+                        )));
                     }
                 }
                 _ => {
@@ -475,17 +498,24 @@ impl<P: Ports> Run<'_, P> {
                 }
             }
             let left = (until - self.ports.now()).max(0) / 1000;
-            let words: Vec<String> = self.p.gates.iter().map(|v| format!("{} {}", v.name, v.outcome.as_str())).collect();
+            let words: Vec<String> =
+                self.p.gates.iter().map(|v| format!("{} {}", v.name, v.outcome.as_str())).collect();
             let gates = if words.is_empty() { String::new() } else { format!("; gates: {}", words.join(", ")) };
             self.say(Phase::Bake, format!("bake: {left}s left; health {}{gates}", outcome.as_str()));
         }
         if !s.gates.is_empty() && evaluations == 0 {
-            return Err(Failed("no gate was evaluated during the bake (no fresh scrape): a bake without data is not a success".into()));
+            return Err(Failed(
+                "no gate was evaluated during the bake (no fresh scrape): a bake without data is not a success".into(),
+            ));
         }
         if healthy == 0 {
             return Err(Failed("no health check passed during the bake".into()));
         }
-        let gates = if s.gates.is_empty() { String::new() } else { format!(", {evaluations} gate evaluations of {}", s.gates.join(", ")) };
+        let gates = if s.gates.is_empty() {
+            String::new()
+        } else {
+            format!(", {evaluations} gate evaluations of {}", s.gates.join(", "))
+        };
         Ok(format!("bake {}s passed: {healthy} health checks{gates}", s.bake.as_secs()))
     }
 }

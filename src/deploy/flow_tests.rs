@@ -58,7 +58,12 @@ impl Ports for Fake {
         self.settle();
         if self.unreachable > 0 {
             self.unreachable -= 1;
-            return Some(HealthObs { up: false, version: None, reason: Some("connection refused".into()), answered: false });
+            return Some(HealthObs {
+                up: false,
+                version: None,
+                reason: Some("connection refused".into()),
+                answered: false,
+            });
         }
         let bad = self.running.contains("bad");
         Some(HealthObs {
@@ -86,7 +91,14 @@ impl Ports for Fake {
                 GateVerdict { name: g.to_string(), outcome, value: Some(1.0), detail: outcome.as_str().into() }
             })
             .collect();
-        Some(GateReport { seq: (now / self.scrape_ms) as u64, at: now, verdicts, targets_up: 2, targets_total: 2, errors: vec![] })
+        Some(GateReport {
+            seq: (now / self.scrape_ms) as u64,
+            at: now,
+            verdicts,
+            targets_up: 2,
+            targets_total: 2,
+            errors: vec![],
+        })
     }
     async fn first_gates(&mut self, _limit: Duration) -> Option<GateReport> {
         self.gates()
@@ -127,7 +139,14 @@ struct Done {
     said: Vec<String>,
 }
 
-async fn run_with(mut fake: Fake, kind: OpKind, version: &str, last_verified: Option<&str>, force: bool, s: Settings) -> Done {
+async fn run_with(
+    mut fake: Fake,
+    kind: OpKind,
+    version: &str,
+    last_verified: Option<&str>,
+    force: bool,
+    s: Settings,
+) -> Done {
     let dir = tempfile::tempdir().unwrap();
     let mut j = OpJournal::open(dir.path(), "staging", "op1".into(), fake.clock.shared()).unwrap();
     j.write(Rec::Start {
@@ -192,7 +211,10 @@ async fn a_bad_version_is_rolled_back_to_the_last_verified_point() {
     let d = deploy(Fake::new("1.5.1"), "1.6.0-bad", Some("1.5.0")).await;
     assert_eq!(d.out.last, Final::RolledBack, "{}", d.out.summary);
     assert_eq!(d.out.running.as_deref(), Some("1.5.0"));
-    assert_eq!(d.fake.calls[1], DriverCall { step: DriverStep::Rollback, version: "1.5.0".into(), previous: "1.6.0-bad".into() });
+    assert_eq!(
+        d.fake.calls[1],
+        DriverCall { step: DriverStep::Rollback, version: "1.5.0".into(), previous: "1.6.0-bad".into() }
+    );
     assert!(d.out.summary.contains("HTTP 503"), "{}", d.out.summary);
     assert_eq!(d.history.operations[0].outcome, "rolled back");
     assert_eq!(d.history.last_verified().unwrap().version, "1.5.0", "the verified rollback re-verifies its point");

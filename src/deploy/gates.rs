@@ -63,7 +63,10 @@ impl Gates {
                 .flat_map(|(_, g)| g.rules.iter())
                 .find(|r| r.kind == crate::rules::file::RuleKind::Alert && &r.name == name)
                 .ok_or_else(|| {
-                    format!("gate {name:?} names no alert rule in [alerting] rule_files ({})", cfg.alerting.rule_files.join(", "))
+                    format!(
+                        "gate {name:?} names no alert rule in [alerting] rule_files ({})",
+                        cfg.alerting.rule_files.join(", ")
+                    )
                 })?;
             let expr = crate::promql::parse(&rule.expr).map_err(|e| format!("gate {name}: {e}"))?;
             let data = data_side(&expr);
@@ -103,7 +106,11 @@ impl Gates {
                 }
             };
             if let Some(max) = v.iter().copied().reduce(f64::max) {
-                out.push(verdict(CheckOutcome::Failure, Some(max), format!("alert condition true (value {})", num(max))));
+                out.push(verdict(
+                    CheckOutcome::Failure,
+                    Some(max),
+                    format!("alert condition true (value {})", num(max)),
+                ));
                 continue;
             }
             let Some(data) = &g.data else {
@@ -112,14 +119,20 @@ impl Gates {
             };
             match self.engine.instant(st, data, t).map(values) {
                 Ok(d) => match d.iter().copied().filter(|x| !x.is_nan()).reduce(f64::max) {
-                    Some(x) => out.push(verdict(CheckOutcome::Success, Some(x), format!("value {} within its threshold", num(x)))),
+                    Some(x) => out.push(verdict(
+                        CheckOutcome::Success,
+                        Some(x),
+                        format!("value {} within its threshold", num(x)),
+                    )),
                     None if d.is_empty() && self.an_operand_has_data(st, data, t) => out.push(verdict(
                         CheckOutcome::Success,
                         Some(0.0),
                         "one side has no series (e.g. no 5xx yet) and the other has data".into(),
                     )),
                     None if d.is_empty() => out.push(verdict(CheckOutcome::Inconclusive, None, "no data".into())),
-                    None => out.push(verdict(CheckOutcome::Inconclusive, Some(f64::NAN), "NaN (no data to judge)".into())),
+                    None => {
+                        out.push(verdict(CheckOutcome::Inconclusive, Some(f64::NAN), "NaN (no data to judge)".into()))
+                    }
                 },
                 Err(e) => out.push(verdict(CheckOutcome::Error, None, format!("evaluation failed: {e}"))),
             }
@@ -135,9 +148,9 @@ impl Gates {
     fn an_operand_has_data(&self, st: &Storage, e: &Expr, t: Millis) -> bool {
         match e {
             Expr::Paren(p) => self.an_operand_has_data(st, &p.expr, t),
-            Expr::Binary(b) if !crate::promql::is_comparison(&b.op.to_string()) => [&*b.lhs, &*b.rhs].iter().any(|side| {
-                self.engine.instant(st, side, t).map(values).is_ok_and(|v| v.iter().any(|x| !x.is_nan()))
-            }),
+            Expr::Binary(b) if !crate::promql::is_comparison(&b.op.to_string()) => [&*b.lhs, &*b.rhs]
+                .iter()
+                .any(|side| self.engine.instant(st, side, t).map(values).is_ok_and(|v| v.iter().any(|x| !x.is_nan()))),
             _ => false,
         }
     }
@@ -164,7 +177,9 @@ fn num(x: f64) -> String {
 fn data_side(e: &Expr) -> Option<Expr> {
     match e {
         Expr::Paren(p) => data_side(&p.expr),
-        Expr::Binary(b) if !b.return_bool() && crate::promql::is_comparison(&b.op.to_string()) => Some((*b.lhs).clone()),
+        Expr::Binary(b) if !b.return_bool() && crate::promql::is_comparison(&b.op.to_string()) => {
+            Some((*b.lhs).clone())
+        }
         _ => None,
     }
 }

@@ -46,15 +46,39 @@ pub enum Rec {
     },
     /// The rollback point chosen; `basis` is "verified" (a verified release) or "baseline" (what
     /// ran and was healthy at the pre-check, when nothing had been verified yet).
-    Point { version: String, basis: String },
-    Step { phase: Phase, detail: String },
-    Output { stream: String, line: String },
-    Check { phase: Phase, n: u32, outcome: CheckOutcome, detail: String },
-    Gates { phase: Phase, verdicts: Vec<GateVerdict> },
+    Point {
+        version: String,
+        basis: String,
+    },
+    Step {
+        phase: Phase,
+        detail: String,
+    },
+    Output {
+        stream: String,
+        line: String,
+    },
+    Check {
+        phase: Phase,
+        n: u32,
+        outcome: CheckOutcome,
+        detail: String,
+    },
+    Gates {
+        phase: Phase,
+        verdicts: Vec<GateVerdict>,
+    },
     /// The operation's last record. `running` is what runs afterwards, as far as it was verified.
-    End { outcome: Final, running: Option<String>, detail: String },
+    End {
+        outcome: Final,
+        running: Option<String>,
+        detail: String,
+    },
     /// An interrupted operation was dealt with: "verified", "rolled back" or "marked resolved".
-    Resolve { how: String, user: String },
+    Resolve {
+        how: String,
+        user: String,
+    },
 }
 
 /// The journal file of `env` under the deploy directory.
@@ -156,7 +180,9 @@ impl History {
         for (i, text) in lines.iter().enumerate() {
             match serde_json::from_str::<Line>(text) {
                 Ok(l) if l.v == FORMAT => h.fold(l),
-                Ok(l) => h.problems.push(format!("{}:{}: journal format {} is not known; skipped", p.display(), i + 1, l.v)),
+                Ok(l) => {
+                    h.problems.push(format!("{}:{}: journal format {} is not known; skipped", p.display(), i + 1, l.v))
+                }
                 Err(e) => h.problems.push(format!("{}:{}: not a journal record ({e}); skipped", p.display(), i + 1)),
             }
         }

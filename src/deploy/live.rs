@@ -84,7 +84,12 @@ impl LivePorts {
 
     /// The `http` driver's optional status URL: polled every second until it answers 2xx, for
     /// at most `timeout`.
-    async fn poll_status_url(&self, url: &str, trigger: String, out: &mut (dyn FnMut(&str, &str) + Send)) -> DriverResult {
+    async fn poll_status_url(
+        &self,
+        url: &str,
+        trigger: String,
+        out: &mut (dyn FnMut(&str, &str) + Send),
+    ) -> DriverResult {
         let deadline = tokio::time::Instant::now() + self.deploy.timeout;
         let shown = crate::sanitize::line(url).into_owned();
         let mut last = String::from("no answer yet");
@@ -103,12 +108,16 @@ impl LivePorts {
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
-        DriverResult { ok: false, detail: format!("status URL {shown} not 2xx within {}s (last: {last})", self.deploy.timeout.as_secs()) }
+        DriverResult {
+            ok: false,
+            detail: format!("status URL {shown} not 2xx within {}s (last: {last})", self.deploy.timeout.as_secs()),
+        }
     }
 
     async fn drive_command(&mut self, call: &DriverCall, out: &mut (dyn FnMut(&str, &str) + Send)) -> DriverResult {
         let d = &self.deploy;
-        let template = if call.step == DriverStep::Rollback && !d.rollback.is_empty() { &d.rollback } else { &d.deploy };
+        let template =
+            if call.step == DriverStep::Rollback && !d.rollback.is_empty() { &d.rollback } else { &d.deploy };
         let vars = Vars { env: &self.env, version: &call.version, previous: &call.previous };
         let extra = vec![
             ("OPSDECK_ENV".to_string(), self.env.clone()),
@@ -124,7 +133,10 @@ impl LivePorts {
             if !status.success() {
                 return DriverResult { ok: false, detail: format!("status command: {}", status.describe()) };
             }
-            return DriverResult { ok: true, detail: format!("{}; status command {}", first.describe(), status.describe()) };
+            return DriverResult {
+                ok: true,
+                detail: format!("{}; status command {}", first.describe(), status.describe()),
+            };
         }
         DriverResult { ok: true, detail: first.describe() }
     }

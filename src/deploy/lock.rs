@@ -61,7 +61,19 @@ pub fn current_user() -> String {
         .ok()
         .filter(|u| !u.is_empty())
         .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
+        .or_else(login_of_uid)
         .unwrap_or_else(|| "unknown".into())
+}
+
+/// The login name of this process's uid (no `USER` in a cron job or a bare `env -i`).
+fn login_of_uid() -> Option<String> {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::getuid() }.to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() > 2 && f[2] == uid).then(|| f[0].to_string())
+    })
 }
 
 pub fn host() -> String {
@@ -88,7 +100,17 @@ pub fn try_acquire(dir: &Path, env: &str, operation: &str, now: Millis) -> Resul
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
-            return Err(LockError::Held { env: env.into(), holder: read_record(&mut file).map(Box::new) })
+            // The holder writes its record right after it locks: give it a moment to, so the
+            // refusal can name who holds the lock.
+            let mut holder = read_record(&mut file);
+            for _ in 0..20 {
+                if holder.is_some() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(25));
+                holder = read_record(&mut file);
+            }
+            return Err(LockError::Held { env: env.into(), holder: holder.map(Box::new) });
         }
         Err(TryLockError::Error(err)) => return Err(unavailable(err)),
     }

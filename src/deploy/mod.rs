@@ -13,6 +13,7 @@
 pub mod access;
 pub mod audit;
 pub mod cli;
+pub mod command;
 pub mod flow;
 pub mod gates;
 pub mod http;
@@ -20,4 +21,3 @@ pub mod journal;
 pub mod live;
 pub mod lock;
 pub mod operate;
-pub mod command;

@@ -62,7 +62,10 @@ fn check_version(v: &str) -> Result<(), UsageError> {
     if ok {
         Ok(())
     } else {
-        Err(UsageError(format!("version {:?} must be 1-128 printable ASCII characters without spaces or quotes", crate::sanitize::line(v))))
+        Err(UsageError(format!(
+            "version {:?} must be 1-128 printable ASCII characters without spaces or quotes",
+            crate::sanitize::line(v)
+        )))
     }
 }
 
@@ -119,7 +122,12 @@ pub async fn operate(
         .environment(&req.env)
         .ok_or_else(|| {
             let names: Vec<&str> = cfg.environments.iter().map(|e| e.name.as_str()).collect();
-            UsageError(format!("no environment {:?} in {} (there are: {})", req.env, cfg.path.display(), names.join(", ")))
+            UsageError(format!(
+                "no environment {:?} in {} (there are: {})",
+                req.env,
+                cfg.path.display(),
+                names.join(", ")
+            ))
         })?
         .clone();
     let Some(dcfg) = env.deploy.clone() else {
@@ -132,7 +140,10 @@ pub async fn operate(
 
     // Who may act at all.
     if req.read_only && !req.dry_run {
-        return Ok(ctx.refuse(req.version.as_deref(), "read-only mode (--read-only or [general] read_only): every action is refused".into()));
+        return Ok(ctx.refuse(
+            req.version.as_deref(),
+            "read-only mode (--read-only or [general] read_only): every action is refused".into(),
+        ));
     }
     if let Some(why) = super::access::refusal(&ctx.user, &dcfg.allowed_users) {
         return Ok(ctx.refuse(req.version.as_deref(), why));
@@ -156,10 +167,16 @@ pub async fn operate(
         OpKind::Deploy => req.version.clone().ok_or_else(|| UsageError("deploy needs a VERSION".into()))?,
         OpKind::Promote => {
             let from = env.promote_from.clone().ok_or_else(|| {
-                UsageError(format!("{}: no promote_from is configured (the stage whose verified version to deploy)", env.name))
+                UsageError(format!(
+                    "{}: no promote_from is configured (the stage whose verified version to deploy)",
+                    env.name
+                ))
             })?;
             if cfg.environment(&from).is_none() {
-                return Err(UsageError(format!("{}: promote_from names {from:?}, which is not an environment", env.name)));
+                return Err(UsageError(format!(
+                    "{}: promote_from names {from:?}, which is not an environment",
+                    env.name
+                )));
             }
             match History::load(dir, &from).last_verified() {
                 Some(p) => p.version,
@@ -174,7 +191,11 @@ pub async fn operate(
                     let known: Vec<&str> = points.iter().map(|p| p.version.as_str()).collect();
                     return Ok(ctx.refuse(
                         Some(v),
-                        format!("{v} is not a verified rollback point of {} (points: {}); --force rolls back to it anyway", env.name, if known.is_empty() { "none".into() } else { known.join(", ") }),
+                        format!(
+                            "{v} is not a verified rollback point of {} (points: {}); --force rolls back to it anyway",
+                            env.name,
+                            if known.is_empty() { "none".into() } else { known.join(", ") }
+                        ),
                     ));
                 }
                 None => match points.iter().find(|p| Some(&p.version) != running.as_ref()) {
@@ -197,7 +218,10 @@ pub async fn operate(
             None
         } else {
             let mut rx = gates::watch(cfg, &env, gate_set, scrape_every);
-            tokio::time::timeout(Duration::from_secs(5), rx.wait_for(|r| r.seq > 0)).await.ok().and_then(|r| r.ok().map(|r| r.clone()))
+            tokio::time::timeout(Duration::from_secs(5), rx.wait_for(|r| r.seq > 0))
+                .await
+                .ok()
+                .and_then(|r| r.ok().map(|r| r.clone()))
         };
         let plan = plan_text(dir, &env, &req, &version, pre.as_ref(), &history, &settings, report.as_ref());
         ctx.audit(Some(&version), "dry run", "plan printed, nothing ran", None);
@@ -300,9 +324,18 @@ fn plan_text(
             format!("http POST {}{token}", d.url.as_deref().unwrap_or("?"))
         }
         crate::config::DeployDriver::Command => {
-            let vars = super::command::Vars { env: &env.name, version, previous: pre.and_then(|h| h.version.as_deref()).unwrap_or("") };
+            let vars = super::command::Vars {
+                env: &env.name,
+                version,
+                previous: pre.and_then(|h| h.version.as_deref()).unwrap_or(""),
+            };
             let argv = super::command::expand(&d.deploy, &vars);
-            format!("command {:?} (timeout {}s, environment: base + {})", argv, d.timeout.as_secs(), if d.env_allow.is_empty() { "nothing else".into() } else { d.env_allow.join(", ") })
+            format!(
+                "command {:?} (timeout {}s, environment: base + {})",
+                argv,
+                d.timeout.as_secs(),
+                if d.env_allow.is_empty() { "nothing else".into() } else { d.env_allow.join(", ") }
+            )
         }
     };
     t.push_str(&format!("  driver:          {}\n", crate::sanitize::line(&driver)));
@@ -312,13 +345,21 @@ fn plan_text(
         s.health_interval.as_millis()
     ));
     if req.kind != OpKind::Rollback {
-        t.push_str(&format!("  bake:            {}s, failure_limit {}, consecutive_error_limit {}\n", s.bake.as_secs(), s.failure_limit, s.consecutive_error_limit));
+        t.push_str(&format!(
+            "  bake:            {}s, failure_limit {}, consecutive_error_limit {}\n",
+            s.bake.as_secs(),
+            s.failure_limit,
+            s.consecutive_error_limit
+        ));
     }
     if s.gates.is_empty() {
         t.push_str("  gates:           none (the bake checks health only)\n");
     } else {
         match report {
-            None => t.push_str(&format!("  gates:           {}: no answer from the metrics source yet\n", s.gates.join(", "))),
+            None => t.push_str(&format!(
+                "  gates:           {}: no answer from the metrics source yet\n",
+                s.gates.join(", ")
+            )),
             Some(r) => {
                 t.push_str(&format!("  gates now ({} of {} targets up):\n", r.targets_up, r.targets_total));
                 for v in &r.verdicts {
@@ -334,5 +375,7 @@ fn plan_text(
 
 /// A time for people, in UTC.
 pub fn when(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms).map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_default()
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_default()
 }

@@ -67,7 +67,14 @@ impl Deploys {
     }
 
     /// Start an operation; `Err` is the notice when it cannot start at all.
-    pub fn start(&mut self, env: String, kind: OpKind, version: Option<String>, resolves: Option<String>, now: Millis) -> Result<(), String> {
+    pub fn start(
+        &mut self,
+        env: String,
+        kind: OpKind,
+        version: Option<String>,
+        resolves: Option<String>,
+        now: Millis,
+    ) -> Result<(), String> {
         if self.read_only {
             // Still through the engine, so the refusal is audited like any other.
         } else if self.running.contains_key(&env) {
@@ -100,7 +107,8 @@ impl Deploys {
                 Ok(d) => {
                     if d.op.is_none() {
                         // Refused before it began: the view still hears how it ended.
-                        let _ = events.send(Event::Deploy(refused(&env, kind, version.as_deref(), &d.summary, now))).await;
+                        let _ =
+                            events.send(Event::Deploy(refused(&env, kind, version.as_deref(), &d.summary, now))).await;
                     }
                     let _ = events.send(Event::Notice(crate::sanitize::line(&d.summary).into_owned())).await;
                     d.last
@@ -132,7 +140,8 @@ impl Deploys {
         self.running.remove(&o.env);
         if let (Some(op), Final::Verified) = (&o.resolves, o.last) {
             let how = if o.kind == OpKind::Rollback { "rolled back" } else { "verified" };
-            let _ = crate::deploy::journal::resolve(&self.dir, &o.env, op, how, &crate::deploy::lock::current_user(), o.at);
+            let _ =
+                crate::deploy::journal::resolve(&self.dir, &o.env, op, how, &crate::deploy::lock::current_user(), o.at);
         }
     }
 
@@ -149,7 +158,8 @@ impl Deploys {
         match how {
             Resolution::MarkResolved => {
                 // Under the environment's lock, so nothing runs while it is marked.
-                let _held = crate::deploy::lock::try_acquire(&self.dir, env, "resolve", now).map_err(|e| e.to_string())?;
+                let _held =
+                    crate::deploy::lock::try_acquire(&self.dir, env, "resolve", now).map_err(|e| e.to_string())?;
                 let user = crate::deploy::lock::current_user();
                 crate::deploy::journal::resolve(&self.dir, env, op, "marked resolved", &user, now)
                     .map_err(|e| format!("{env}: cannot write the journal: {e}"))?;
@@ -165,9 +175,20 @@ impl Deploys {
                     let r = crate::health::check_once(&crate::net::client(), &health).await;
                     let msg = if r.up && r.version.as_deref() == Some(version2.as_str()) {
                         let user = crate::deploy::lock::current_user();
-                        match crate::deploy::journal::resolve(&dir, &env, &op, "verified", &user, crate::clock::wall_ms()) {
-                            Ok(()) => format!("{env}: healthy on {version2}: the interrupted operation is recorded verified"),
-                            Err(e) => format!("{env}: healthy on {version2}, but the journal could not be written: {e}"),
+                        match crate::deploy::journal::resolve(
+                            &dir,
+                            &env,
+                            &op,
+                            "verified",
+                            &user,
+                            crate::clock::wall_ms(),
+                        ) {
+                            Ok(()) => {
+                                format!("{env}: healthy on {version2}: the interrupted operation is recorded verified")
+                            }
+                            Err(e) => {
+                                format!("{env}: healthy on {version2}, but the journal could not be written: {e}")
+                            }
                         }
                     } else {
                         let on = r.version.as_deref().unwrap_or("an unknown version");
