@@ -436,6 +436,8 @@ impl<P: Ports> Run<'_, P> {
         let mut seen = self.ports.gates().map(|r| r.seq).unwrap_or(0);
         let (mut failures, mut errors, mut gate_errors) = (0u32, 0u32, 0u32);
         let (mut evaluations, mut healthy) = (0u32, 0u32);
+        let mut passed = std::collections::BTreeSet::new();
+        let mut last_verdicts: Vec<crate::model::GateVerdict> = Vec::new();
         let mut n = 0;
         loop {
             let now = self.ports.now();
@@ -479,18 +481,24 @@ impl<P: Ports> Run<'_, P> {
                 let mut all_errors = !r.verdicts.is_empty();
                 for v in &r.verdicts {
                     match v.outcome {
-                        CheckOutcome::Success => all_errors = false,
+                        CheckOutcome::Success => {
+                            all_errors = false;
+                            passed.insert(v.name.clone());
+                        }
                         CheckOutcome::Error => {}
-                        CheckOutcome::Failure | CheckOutcome::Inconclusive => {
+                        // No data right after a switch (a restarted process's counters have one
+                        // sample) is waited out; a gate still without data at the end fails.
+                        CheckOutcome::Inconclusive => all_errors = false,
+                        CheckOutcome::Failure => {
                             all_errors = false;
                             failures += 1;
                             if failures > s.failure_limit {
-                                let what = if v.outcome == CheckOutcome::Failure { "fired" } else { "had no data" };
-                                return Err(Failed(format!("gate {} {what} during bake: {}", v.name, v.detail)));
+                                return Err(Failed(format!("gate {} fired during bake: {}", v.name, v.detail)));
                             }
                         }
                     }
                 }
+                last_verdicts = r.verdicts.clone();
                 gate_errors = if all_errors { gate_errors + 1 } else { 0 };
                 if gate_errors >= s.consecutive_error_limit.max(1) {
                     let why = r.verdicts.first().map(|v| v.detail.clone()).unwrap_or_default();
@@ -507,6 +515,13 @@ impl<P: Ports> Run<'_, P> {
             return Err(Failed(
                 "no gate was evaluated during the bake (no fresh scrape): a bake without data is not a success".into(),
             ));
+        }
+        // Inconclusive is a failure, never a pass: every gate must have passed at least once
+        // and must not end the bake without data.
+        for v in &last_verdicts {
+            if v.outcome == CheckOutcome::Inconclusive || !passed.contains(&v.name) {
+                return Err(Failed(format!("gate {} had no data during bake: {}", v.name, v.detail)));
+            }
         }
         if healthy == 0 {
             return Err(Failed("no health check passed during the bake".into()));

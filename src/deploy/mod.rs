@@ -21,3 +21,4 @@ pub mod journal;
 pub mod live;
 pub mod lock;
 pub mod operate;
+pub mod versions;

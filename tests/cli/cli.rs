@@ -72,11 +72,11 @@ fn bad_duration_names_line_3() {
 }
 
 #[test]
-fn deploy_says_it_is_not_built_and_exits_2() {
+fn deploy_without_a_deploy_config_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.toml");
     std::fs::write(&path, "[[environment]]\nname = \"staging\"\n").unwrap();
     let out = opsdeck().arg("--config").arg(&path).args(["deploy", "staging", "1.5.0", "--yes"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not built yet"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("staging: no deploy configured"), "{out:?}");
 }

@@ -5,3 +5,4 @@ mod common;
 
 mod architecture;
 mod cli;
+mod deploy;

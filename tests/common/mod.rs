@@ -130,3 +130,69 @@ pub fn prometheus_testdata(which: &str) -> Option<std::path::PathBuf> {
 pub fn data(rel: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(rel)
 }
+
+/// `opsdeck demo --serve-only --write-config` as its own process; killed when dropped so a
+/// failing test leaves nothing behind.
+pub struct FleetProc {
+    pub child: std::process::Child,
+    pub config: std::path::PathBuf,
+}
+
+impl Drop for FleetProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl FleetProc {
+    /// The fleet with its config at `dir/demo.toml`; `token` makes its deploy endpoint need it.
+    pub fn start(dir: &std::path::Path, token: Option<&str>) -> FleetProc {
+        use std::io::Read;
+        let config = dir.join("demo.toml");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_opsdeck"));
+        cmd.args(["demo", "--serve-only", "--write-config"])
+            .arg(&config)
+            .arg("--state-dir")
+            .arg(dir.join("state"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        match token {
+            Some(t) => cmd.env("OPSDECK_DEMO_TOKEN", t),
+            None => cmd.env_remove("OPSDECK_DEMO_TOKEN"),
+        };
+        let mut f = FleetProc { child: cmd.spawn().unwrap(), config };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !f.config.exists() {
+            if let Ok(Some(st)) = f.child.try_wait() {
+                let mut err = String::new();
+                f.child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+                panic!("demo exited with {st}: {err}");
+            }
+            assert!(Instant::now() < deadline, "no config written in 10 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        f
+    }
+
+    /// The API base URL of `env`, from the written config.
+    pub fn api(&self, env: &str) -> String {
+        let cfg: toml::Value = toml::from_str(&std::fs::read_to_string(&self.config).unwrap()).unwrap();
+        let e = cfg["environment"].as_array().unwrap().iter().find(|e| e["name"].as_str() == Some(env)).unwrap();
+        e["health"]["url"].as_str().unwrap().trim_end_matches("/health").to_string()
+    }
+
+    /// What `env` runs now (`GET /version`).
+    pub fn version(&self, env: &str) -> String {
+        use std::io::{Read, Write};
+        let addr = self.api(env).trim_start_matches("http://").to_string();
+        let Ok(mut s) = std::net::TcpStream::connect(&addr) else { return "?".into() };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+        let _ = s.write_all(b"GET /version HTTP/1.0\r\nHost: x\r\n\r\n");
+        let mut text = String::new();
+        let _ = s.read_to_string(&mut text);
+        let body = text.split("\r\n\r\n").nth(1).unwrap_or("");
+        let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+        v["version"].as_str().unwrap_or("?").to_string()
+    }
+}

@@ -7,7 +7,7 @@ mod alertmanager;
 mod demo_fleet;
 mod demo_prometheus;
 mod demo_rules;
-mod deploy_trigger;
+mod deploy_engine;
 mod health_poller;
 mod logs;
 mod remote_prometheus;

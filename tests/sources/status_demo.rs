@@ -2,48 +2,14 @@
 //! (`opsdeck demo --serve-only --write-config`), and against endpoints that hang or refuse.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_opsdeck");
 
-/// The fleet process; killed when dropped so a failing test leaves nothing behind.
-struct FleetProc {
-    child: Child,
-    config: PathBuf,
-}
-
-impl Drop for FleetProc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_fleet(dir: &Path) -> FleetProc {
-    let config = dir.join("demo.toml");
-    let child = Command::new(BIN)
-        .args(["demo", "--serve-only", "--write-config"])
-        .arg(&config)
-        .arg("--state-dir")
-        .arg(dir.join("state"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut f = FleetProc { child, config };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !f.config.exists() {
-        if let Ok(Some(st)) = f.child.try_wait() {
-            let mut err = String::new();
-            f.child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
-            panic!("demo exited with {st}: {err}");
-        }
-        assert!(Instant::now() < deadline, "no config written in 10 s");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    f
+fn start_fleet(dir: &Path) -> crate::common::FleetProc {
+    crate::common::FleetProc::start(dir, None)
 }
 
 fn status(config: &Path, json: bool) -> Output {
