@@ -62,7 +62,7 @@ impl Report {
 /// quiet here; a `for:` keeps its alert pending). Rule file problems are returned as warnings.
 async fn evaluate_alerts(cfg: &Config) -> (HashMap<String, Vec<StatusAlert>>, Vec<String>) {
     let mut by_env: HashMap<String, Vec<StatusAlert>> = HashMap::new();
-    let mut rules = match crate::engine::load_rules(cfg) {
+    let mut rules = match crate::rules::load_from_config(cfg) {
         Ok(Some(r)) => r,
         Ok(None) => return (by_env, vec![]),
         Err(errs) => return (by_env, errs.iter().map(|e| format!("rules: {e}")).collect()),

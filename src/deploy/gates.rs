@@ -72,7 +72,7 @@ impl Gates {
             let data = data_side(&expr);
             gates.push(Gate { name: name.clone(), expr, data });
         }
-        let rules = crate::engine::load_rules(cfg)
+        let rules = crate::rules::load_from_config(cfg)
             .map_err(|errs| errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))?;
         Ok(Gates { gates, rules, engine })
     }

@@ -10,24 +10,9 @@ use tokio::sync::mpsc;
 use super::acks::Acks;
 use crate::config::Config;
 use crate::model::{Event, Millis};
-use crate::rules::{PromqlEvaluator, RuleEngine, RuleSet};
+use crate::rules::{PromqlEvaluator, RuleEngine};
 use crate::tsdb::Storage;
 
-/// The configured rule files, loaded and compiled; `None` when there are none.
-pub fn load_rules(cfg: &Config) -> Result<Option<RuleEngine<PromqlEvaluator>>, Vec<crate::rules::RuleError>> {
-    if cfg.alerting.rule_files.is_empty() {
-        return Ok(None);
-    }
-    let paths: Vec<PathBuf> = cfg.alerting.rule_files.iter().map(|p| cfg.resolve(p)).collect();
-    let set = RuleSet::load(&paths)?;
-    let opts = crate::rules::EngineOptions {
-        default_interval_ms: cfg.alerting.evaluation_interval.as_millis() as i64,
-        external_labels: cfg.alerting.external_labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        external_url: String::new(),
-        resend_delay_ms: cfg.alerting.resend_delay.as_millis() as i64,
-    };
-    RuleEngine::new(PromqlEvaluator::default(), &set, opts).map(Some)
-}
 
 pub(super) struct Alerts {
     rules: Option<RuleEngine<PromqlEvaluator>>,
@@ -67,7 +52,7 @@ impl Alerts {
             state_saved: (0, 0),
             notices,
         };
-        match load_rules(cfg) {
+        match crate::rules::load_from_config(cfg) {
             Ok(Some(mut r)) => {
                 match r.restore_state(&a.state_path()) {
                     Ok(n) if n > 0 => a.notices.push(format!("restored the state of {n} active alerts")),

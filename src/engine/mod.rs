@@ -16,7 +16,7 @@ mod markers;
 mod panels;
 mod sources;
 
-pub use alerts::load_rules;
+pub use crate::rules::load_from_config as load_rules;
 pub use panels::{panel_defs, rate_window, remote_panels};
 
 use std::ops::ControlFlow;

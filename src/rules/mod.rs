@@ -29,3 +29,19 @@ pub fn cmd_check(files: &[PathBuf], strict: bool) -> i32 {
 pub fn cmd_test(files: &[PathBuf]) -> i32 {
     unittest::cmd_test(files)
 }
+
+/// The configured rule files, loaded and compiled; `None` when there are none.
+pub fn load_from_config(cfg: &crate::config::Config) -> Result<Option<RuleEngine<PromqlEvaluator>>, Vec<RuleError>> {
+    if cfg.alerting.rule_files.is_empty() {
+        return Ok(None);
+    }
+    let paths: Vec<PathBuf> = cfg.alerting.rule_files.iter().map(|p| cfg.resolve(p)).collect();
+    let set = RuleSet::load(&paths)?;
+    let opts = crate::rules::EngineOptions {
+        default_interval_ms: cfg.alerting.evaluation_interval.as_millis() as i64,
+        external_labels: cfg.alerting.external_labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        external_url: String::new(),
+        resend_delay_ms: cfg.alerting.resend_delay.as_millis() as i64,
+    };
+    RuleEngine::new(PromqlEvaluator::default(), &set, opts).map(Some)
+}
