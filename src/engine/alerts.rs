@@ -13,7 +13,6 @@ use crate::model::{Event, Millis};
 use crate::rules::{PromqlEvaluator, RuleEngine};
 use crate::tsdb::Storage;
 
-
 pub(super) struct Alerts {
     rules: Option<RuleEngine<PromqlEvaluator>>,
     acks: Acks,
