@@ -58,12 +58,16 @@ pub fn deploy_dir(cfg: &Config, state_dir: &Path) -> PathBuf {
 
 /// A version as drivers will see it: printable, no spaces, not absurdly long.
 fn check_version(v: &str) -> Result<(), UsageError> {
-    let ok = !v.is_empty() && v.len() <= 128 && v.chars().all(|c| c.is_ascii_graphic() && c != '\'' && c != '"');
+    // A leading '-' would be read as an option once substituted into a driver's argv.
+    let ok = !v.is_empty()
+        && v.len() <= 128
+        && !v.starts_with('-')
+        && v.chars().all(|c| c.is_ascii_graphic() && c != '\'' && c != '"');
     if ok {
         Ok(())
     } else {
         Err(UsageError(format!(
-            "version {:?} must be 1-128 printable ASCII characters without spaces or quotes",
+            "version {:?} must be 1-128 printable ASCII characters without spaces or quotes, not starting with -",
             crate::sanitize::line(v)
         )))
     }
