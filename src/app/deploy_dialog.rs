@@ -1,15 +1,14 @@
 //! The `d` dialog (design §6): a version picker with type-to-filter, then the shared confirmation
 //! (`confirm`), whose default answer is no; a protected environment must be confirmed by typing
-//! its name exactly. Only a confirmed deploy becomes `Command::Deploy`. The engine then triggers
-//! the environment's deploy endpoint; verification and automatic rollback are the deploy engine's
-//! (not built yet), and the dialog says so.
+//! its name exactly. Only a confirmed deploy becomes `Command::Deploy`, which the deploy engine runs:
+//! pre-check, driver, verify, bake, and an automatic rollback on failure.
 
 use super::confirm::{Confirm, ConfirmAction, Fact};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 pub const TITLE: &str = "Deploy";
 pub const ONLY_TRIGGER: &str =
-    "Only the trigger is built: opsdeck asks the deploy endpoint to deploy. Verification and automatic rollback are not built yet.";
+    "Verified after the driver: health, then a bake with the gates; on failure it rolls back to the last verified release.";
 pub const PICK_HINT: &str = "type to filter · ↑/↓ j/k move · Enter pick · Esc cancel";
 pub const NO_MATCH: &str = "no version matches the filter";
 pub const NO_VERSIONS: &str = "no versions configured: add versions = [...] to this environment's deploy";

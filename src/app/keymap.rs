@@ -87,9 +87,9 @@ pub const KEYMAP: &[Binding] = &[
     Binding { keys: &[C('e')], label: "e", action: A::NextError, help: "logs: next error" },
     Binding { keys: &[C('c')], label: "c", action: A::Correlate, help: "logs: same request id, all envs" },
     Binding { keys: &[C('d')], label: "d", action: A::Deploy, help: "deploy: pick version, confirm" },
-    Binding { keys: &[C('r')], label: "r", action: A::Rollback, help: "rollback (not built yet)" },
-    Binding { keys: &[C('p')], label: "p", action: A::Promote, help: "promote (not built yet)" },
-    Binding { keys: &[C('H')], label: "H", action: A::History, help: "history (not built yet)" },
+    Binding { keys: &[C('r')], label: "r", action: A::Rollback, help: "rollback (headless for now: opsdeck rollback)" },
+    Binding { keys: &[C('p')], label: "p", action: A::Promote, help: "promote (headless for now: opsdeck promote)" },
+    Binding { keys: &[C('H')], label: "H", action: A::History, help: "history (headless for now: opsdeck history)" },
     Binding { keys: &[C('t')], label: "t", action: A::Theme, help: "theme dark/light/basic" },
 ];
 

@@ -102,6 +102,12 @@ pub struct State {
     pub trace_url: Option<String>,
     /// Per environment with a `deploy` config: the versions its picker offers.
     pub deploy_versions: BTreeMap<String, Vec<String>>,
+    /// Observers' mode: the engine refuses every action; the view says so and refuses too.
+    pub read_only: bool,
+    /// Each environment's latest deploy operation (running while `last` is `None`).
+    pub deploy_ops: BTreeMap<String, crate::model::DeployProgress>,
+    /// `q` was pressed while an operation runs: the next `q` quits (and interrupts it).
+    pub quit_armed: bool,
     /// Keys of the critical alerts firing in the last snapshot, to tell when a new one starts.
     critical_firing: std::collections::BTreeSet<String>,
     /// A new critical alert started firing since the loop last rang the bell.
@@ -168,6 +174,9 @@ impl State {
             log_views: BTreeMap::new(),
             trace_url: None,
             deploy_versions: BTreeMap::new(),
+            read_only: false,
+            deploy_ops: BTreeMap::new(),
+            quit_armed: false,
             critical_firing: Default::default(),
             bell: false,
             ui: UiState {
@@ -201,6 +210,7 @@ impl State {
             });
         }
         s.ui.theme = cfg.ui.theme;
+        s.read_only = cfg.general.read_only;
         s.logs = LogStore::new(&cfg.log_settings);
         s.trace_url = cfg.log_settings.trace_url.clone();
         s.deploy_versions = cfg
@@ -250,7 +260,10 @@ impl State {
                 }
             }
             Event::Markers(m) => self.markers = m,
-            Event::Deploy(_) | Event::DeployHistory(_) => {}
+            Event::Deploy(p) => {
+                self.deploy_ops.insert(p.env.clone(), p);
+            }
+            Event::DeployHistory(_) => {}
             Event::Notice(s) => self.notice(s),
             Event::Stats(s) => self.stats = s,
             Event::Logs(batch) => {
@@ -403,9 +416,26 @@ impl State {
         }
     }
 
+    /// The operation running now, if any.
+    pub fn running_op(&self) -> Option<&crate::model::DeployProgress> {
+        self.deploy_ops.values().find(|p| p.last.is_none())
+    }
+
     fn act(&mut self, action: Action) -> Option<Command> {
+        if !matches!(action, Action::Quit) {
+            self.quit_armed = false;
+        }
         match action {
-            Action::Quit => return Some(Command::Quit),
+            Action::Quit => {
+                // Quitting mid-operation interrupts it: ask first (a second q confirms).
+                if let Some(p) = self.running_op().filter(|_| !self.quit_armed) {
+                    let text = strings::quit_while_running(&p.env, p.kind.as_str(), &p.version);
+                    self.quit_armed = true;
+                    self.notice(text);
+                    return None;
+                }
+                return Some(Command::Quit);
+            }
             Action::Help => self.ui.modal = Some(Modal::Help),
             Action::SelectEnv(n) => {
                 if n >= 1 && n <= self.envs.len() {
@@ -575,6 +605,10 @@ impl State {
 
     /// `d`: open the version picker for the selected environment, or say why not.
     fn open_deploy(&mut self) {
+        if self.read_only {
+            self.notice(strings::READ_ONLY_REFUSED.to_string());
+            return;
+        }
         let Some(i) = self.ui.env.filter(|i| *i < self.envs.len()) else {
             self.notice(deploy_dialog::PICK_ENV.to_string());
             return;
@@ -672,6 +706,39 @@ mod tests {
         s.handle_key(key(KeyCode::Tab));
         s.handle_key(release_tab);
         assert_eq!(s.ui.env, Some(0), "press and release of Tab must move once");
+    }
+
+    #[test]
+    fn q_while_an_operation_runs_asks_first() {
+        let mut s = crate::app::fixture::full();
+        let p = crate::model::DeployProgress {
+            id: "op".into(),
+            env: "staging".into(),
+            kind: crate::model::OpKind::Deploy,
+            version: "1.6.0-bad".into(),
+            rollback_point: Some("1.5.0".into()),
+            phase: crate::model::Phase::Verify,
+            started: 0,
+            checks_done: 1,
+            checks_total: 10,
+            bake_until: None,
+            gates: vec![],
+            output: vec![],
+            message: String::new(),
+            last: None,
+        };
+        s.apply(Event::Deploy(p.clone()));
+        assert_eq!(s.handle_key(ch('q')), None, "the first q only asks");
+        assert!(s.notices.back().unwrap().1.contains("Press q again to leave"), "{:?}", s.notices.back());
+        s.handle_key(key(crossterm::event::KeyCode::Esc));
+        assert_eq!(s.handle_key(ch('q')), None, "Esc disarmed it");
+        assert_eq!(s.handle_key(ch('q')), Some(Command::Quit), "a second q leaves");
+        s.apply(Event::Deploy(crate::model::DeployProgress { last: Some(crate::model::Final::RolledBack), ..p }));
+        s.quit_armed = false;
+        assert_eq!(s.handle_key(ch('q')), Some(Command::Quit), "nothing runs: q quits at once");
+        s.read_only = true;
+        s.handle_key(ch('d'));
+        assert!(s.notices.back().unwrap().1.contains("read-only"));
     }
 
     #[test]
@@ -783,11 +850,11 @@ mod tests {
     }
 
     #[test]
-    fn deploy_keys_say_plainly_they_are_not_built() {
+    fn unwired_deploy_keys_say_so_and_name_the_command() {
         let mut s = fixture::full();
-        for c in ['r', 'p', 'H'] {
+        for (c, cmd) in [('r', "opsdeck rollback"), ('p', "opsdeck promote"), ('H', "opsdeck history")] {
             assert_eq!(s.handle_key(ch(c)), None);
-            assert!(last_notice(&s).contains("not built yet"), "{c}: {}", last_notice(&s));
+            assert!(last_notice(&s).contains("not") && last_notice(&s).contains(cmd), "{c}: {}", last_notice(&s));
         }
     }
 

@@ -23,9 +23,9 @@ pub const NO_ENVIRONMENTS: &str = "no environments configured: add [[environment
 pub const NO_ALERTS: &str = "no active alerts (rules are evaluated locally; pending and active alerts appear here)";
 pub const NO_DATA_YET: &str = "no data yet: waiting for the first scrape";
 pub const NO_DATA: &str = "no data";
-pub const ROLLBACK_NOT_BUILT: &str = "deploy engine not built yet: nothing was rolled back";
-pub const PROMOTE_NOT_BUILT: &str = "deploy engine not built yet: nothing was promoted";
-pub const HISTORY_NOT_BUILT: &str = "deploy engine not built yet: no release history to show";
+pub const ROLLBACK_NOT_BUILT: &str = "the r key is not wired yet: run `opsdeck rollback ENV` (nothing was rolled back)";
+pub const PROMOTE_NOT_BUILT: &str = "the p key is not wired yet: run `opsdeck promote ENV` (nothing was promoted)";
+pub const HISTORY_NOT_BUILT: &str = "the H view is not built yet: run `opsdeck history ENV`";
 pub const NO_ALERT_SELECTED: &str = "no alert selected: focus the alerts panel (a) and move with j/k";
 pub const PICK_ENV_FOR_LOGS: &str = "choose one environment (1-9) to move through its log records";
 pub const NO_MATCHES: &str = "no record matches the search";
@@ -63,4 +63,11 @@ pub fn no_env(n: usize) -> String {
 }
 pub fn invalid_regex(e: &str) -> String {
     format!("invalid search regex: {e}")
+}
+
+pub const READ_ONLY: &str = "READ-ONLY";
+pub const READ_ONLY_REFUSED: &str = "read-only mode: deploy, rollback, promote, ack and silence are refused";
+
+pub fn quit_while_running(env: &str, kind: &str, version: &str) -> String {
+    format!("{env}: {kind} {version} is running; leaving now interrupts it. Press q again to leave anyway, Esc to stay")
 }

@@ -67,6 +67,41 @@ fn header(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
     let narrow = r.width < 110;
     let (firing, quiet) = state.firing();
     let mut right = vec![];
+    if state.read_only {
+        right.push(Span::styled(
+            format!("{} ", crate::app::strings::READ_ONLY),
+            pal.fg(pal.warn).add_modifier(Modifier::BOLD),
+        ));
+    }
+    // A running operation shows in every view, and so does how the last one ended.
+    if let Some(p) = state.running_op().or_else(|| state.deploy_ops.values().max_by_key(|p| p.started)) {
+        let (text, style) = match p.last {
+            None => {
+                let step = match p.phase {
+                    crate::model::Phase::Verify | crate::model::Phase::RollbackVerify => {
+                        format!("{} {}/{}", p.phase.as_str(), p.checks_done, p.checks_total)
+                    }
+                    crate::model::Phase::Bake => {
+                        let left = p.bake_until.map(|u| (u - state.now).max(0) / 1000).unwrap_or(0);
+                        format!("bake {left}s left")
+                    }
+                    other => other.as_str().to_string(),
+                };
+                (format!("⟳ {} {} {} · {step}  ", p.env, p.kind.as_str(), p.version), pal.fg(pal.warn))
+            }
+            Some(f) => {
+                let style = match f {
+                    crate::model::Final::Verified | crate::model::Final::DryRun => pal.fg(pal.ok),
+                    crate::model::Final::RollbackFailed => pal.fg(pal.bad).add_modifier(Modifier::BOLD),
+                    _ => pal.fg(pal.warn),
+                };
+                (format!("{} {} {}: {}  ", p.env, p.kind.as_str(), p.version, f.as_str()), style)
+            }
+        };
+        if !narrow {
+            right.push(Span::styled(text, style));
+        }
+    }
     if firing > 0 {
         let style = pal.fg(pal.bad).add_modifier(Modifier::BOLD);
         let mut t = format!("● {firing} {}", S::FIRING);
