@@ -242,7 +242,13 @@ pub async fn operate(
 
     let now = crate::clock::wall_ms();
     let what = format!("{} {version}", req.kind.as_str());
-    let held = match lock::try_acquire(dir, &env.name, &what, now) {
+    // Off the runtime: a refusal may wait a moment for the holder to write its record.
+    let (lock_dir, lock_env, lock_what) = (dir.to_path_buf(), env.name.clone(), what.clone());
+    let taken = tokio::task::spawn_blocking(move || lock::try_acquire(&lock_dir, &lock_env, &lock_what, now)).await;
+    let Ok(taken) = taken else {
+        return Ok(ctx.refuse(Some(&version), "the lock could not be taken (its task failed)".into()));
+    };
+    let held = match taken {
         Ok(l) => l,
         Err(e @ LockError::Held { .. }) => return Ok(ctx.refuse(Some(&version), format!("{e}; it is running now"))),
         Err(e) => return Ok(ctx.refuse(Some(&version), e.to_string())),
