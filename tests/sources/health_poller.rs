@@ -149,7 +149,15 @@ async fn unknown_host_is_a_dns_error() {
 }
 
 fn env(name: &str, c: HealthConfig) -> Environment {
-    Environment { name: name.into(), protected: false, health: Some(c), scrape: vec![], logs: None, deploy: None }
+    Environment {
+        name: name.into(),
+        protected: false,
+        health: Some(c),
+        scrape: vec![],
+        logs: None,
+        deploy: None,
+        promote_from: None,
+    }
 }
 
 /// Wait for the next health event of `name` satisfying `pred`, up to `secs`.
