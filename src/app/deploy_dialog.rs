@@ -5,6 +5,7 @@
 //! (not built yet), and the dialog says so.
 
 use super::confirm::{Confirm, ConfirmAction, Fact};
+use super::{Command, Modal, State};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 pub const TITLE: &str = "Deploy";
@@ -119,6 +120,38 @@ impl DeployDialog {
             _ => {}
         }
         Picked::Open
+    }
+}
+
+impl State {
+    /// `d`: open the version picker for the selected environment, or say why not.
+    pub(super) fn open_deploy(&mut self) {
+        let Some(i) = self.ui.env.filter(|i| *i < self.envs.len()) else {
+            self.notice(PICK_ENV.to_string());
+            return;
+        };
+        let e = &self.envs[i];
+        let Some(versions) = self.deploy_versions.get(&e.name) else {
+            self.notice(no_deploy_config(&e.name));
+            return;
+        };
+        let running = self.health.get(i).and_then(|h| h.version.clone());
+        let d = DeployDialog::new(e.name.clone(), e.protected, running, versions.clone());
+        self.ui.modal = Some(Modal::Deploy(d));
+    }
+
+    /// Every key while the picker is open; picking a version opens its confirmation.
+    pub(super) fn deploy_key(&mut self, key: KeyEvent) -> Option<Command> {
+        let Some(Modal::Deploy(mut d)) = self.ui.modal.take() else { return None };
+        if super::is_ctrl_c(&key) {
+            return Some(Command::Quit);
+        }
+        match d.key(&key) {
+            Picked::Open => self.ui.modal = Some(Modal::Deploy(d)),
+            Picked::Cancelled => self.notice(picker_cancelled(&d.env)),
+            Picked::Confirm(c) => self.ui.modal = Some(Modal::Confirm(c)),
+        }
+        None
     }
 }
 
