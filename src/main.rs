@@ -5,8 +5,8 @@ use clap::{CommandFactory, Parser};
 use opsdeck::cli::{CheckCmd, Cli, Command, RulesCmd};
 use opsdeck::config::{self, Config};
 use opsdeck::deploy::cli::Args as DeployArgs;
-use opsdeck::model::OpKind;
 use opsdeck::exit;
+use opsdeck::model::OpKind;
 use std::path::Path;
 
 fn main() {
@@ -63,7 +63,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         None => {
             let cfg = config_or_exit!(&cli);
             let state_dir = state_dir(&cli, Some(&cfg));
-            runtime()?.block_on(opsdeck_dashboard(cfg, state_dir, no_color))
+            runtime()?.block_on(opsdeck_dashboard(cfg, state_dir, no_color, cli.global.read_only))
         }
         Some(Command::Demo(args)) => {
             let state_dir = state_dir(&cli, None);
@@ -85,7 +85,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                     return Ok(exit::OK);
                 }
                 let cfg = Config::load(&cfg_path)?;
-                opsdeck_dashboard(cfg, state_dir, no_color).await
+                opsdeck_dashboard(cfg, state_dir, no_color, cli.global.read_only).await
             })
         }
         Some(Command::Status { json }) => {
@@ -170,7 +170,14 @@ fn state_dir(cli: &Cli, cfg: Option<&Config>) -> std::path::PathBuf {
 }
 
 /// The dashboard: the engine (sources, store, evaluation) on the runtime, the TUI on its output.
-async fn opsdeck_dashboard(cfg: Config, state_dir: std::path::PathBuf, no_color: bool) -> anyhow::Result<i32> {
+async fn opsdeck_dashboard(
+    mut cfg: Config,
+    state_dir: std::path::PathBuf,
+    no_color: bool,
+    read_only: bool,
+) -> anyhow::Result<i32> {
+    // `--read-only` as `[general] read_only`: the view and the engine both refuse every action.
+    cfg.general.read_only |= read_only;
     let state = opsdeck::app::State::from_config(&cfg);
     let bell = cfg.alerting.bell;
     let (events, commands, engine) = opsdeck::engine::start(cfg, state_dir).into_parts();
