@@ -1,16 +1,15 @@
 //! The `d` dialog (design §6): a version picker with type-to-filter, then the shared confirmation
 //! (`confirm`), whose default answer is no; a protected environment must be confirmed by typing
-//! its name exactly. Only a confirmed deploy becomes `Command::Deploy`. The engine then triggers
-//! the environment's deploy endpoint; verification and automatic rollback are the deploy engine's
-//! (not built yet), and the dialog says so.
+//! its name exactly. Only a confirmed deploy becomes `Command::Deploy`; the deploy engine then
+//! runs the driver, verifies, bakes and rolls back on failure, and the progress view shows it.
 
 use super::confirm::{Confirm, ConfirmAction, Fact};
-use super::{Command, Modal, State};
+use super::{strings, Command, Modal, State};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 pub const TITLE: &str = "Deploy";
-pub const ONLY_TRIGGER: &str =
-    "Only the trigger is built: opsdeck asks the deploy endpoint to deploy. Verification and automatic rollback are not built yet.";
+pub const FLOW_NOTE: &str =
+    "After the driver: health checks, gates and the bake; a failure rolls back to the last verified release.";
 pub const PICK_HINT: &str = "type to filter · ↑/↓ j/k move · Enter pick · Esc cancel";
 pub const NO_MATCH: &str = "no version matches the filter";
 pub const NO_VERSIONS: &str = "no versions configured: add versions = [...] to this environment's deploy";
@@ -87,7 +86,7 @@ impl DeployDialog {
         let action = ConfirmAction::Deploy { env: self.env.clone(), version };
         let mut c = Confirm::new(action, format!("{TITLE} to {}", self.env), question);
         c.facts = facts;
-        c.note = Some(ONLY_TRIGGER.to_string());
+        c.note = Some(FLOW_NOTE.to_string());
         c.protected = self.protected.then(|| self.env.clone());
         c
     }
@@ -126,10 +125,17 @@ impl DeployDialog {
 impl State {
     /// `d`: open the version picker for the selected environment, or say why not.
     pub(super) fn open_deploy(&mut self) {
+        if self.refuse_read_only(strings::DEPLOY) {
+            return;
+        }
         let Some(i) = self.ui.env.filter(|i| *i < self.envs.len()) else {
             self.notice(PICK_ENV.to_string());
             return;
         };
+        let name = self.envs[i].name.clone();
+        if self.busy(&name) {
+            return;
+        }
         let e = &self.envs[i];
         let Some(versions) = self.deploy_versions.get(&e.name) else {
             self.notice(no_deploy_config(&e.name));
@@ -143,9 +149,6 @@ impl State {
     /// Every key while the picker is open; picking a version opens its confirmation.
     pub(super) fn deploy_key(&mut self, key: KeyEvent) -> Option<Command> {
         let Some(Modal::Deploy(mut d)) = self.ui.modal.take() else { return None };
-        if super::is_ctrl_c(&key) {
-            return Some(Command::Quit);
-        }
         match d.key(&key) {
             Picked::Open => self.ui.modal = Some(Modal::Deploy(d)),
             Picked::Cancelled => self.notice(picker_cancelled(&d.env)),
@@ -271,7 +274,7 @@ mod tests {
         s.handle_key(key(KeyCode::Enter));
         let cmd = s.handle_key(ch('y'));
         assert_eq!(cmd, Some(Command::Deploy { env: "staging".into(), version: "1.6.0-bad".into() }));
-        assert!(s.ui.modal.is_none());
+        assert_eq!(s.ui.modal, Some(Modal::Operation { env: "staging".into() }), "the progress view opens");
     }
 
     #[test]
@@ -297,6 +300,7 @@ mod tests {
             s.handle_key(key(KeyCode::Enter)),
             Some(Command::Deploy { env: "production".into(), version: "1.4.0".into() })
         );
+        s.handle_key(key(KeyCode::Esc)); // the progress view
         pick(&mut s);
         typed(&mut s, "production");
         assert_eq!(s.handle_key(key(KeyCode::Esc)), None, "Esc cancels even with the name typed");

@@ -5,8 +5,10 @@
 
 pub mod confirm;
 pub mod deploy_dialog;
+pub mod deploy_ops;
 #[doc(hidden)]
 pub mod fixture;
+mod history;
 pub mod keymap;
 mod log_keys;
 pub mod modal;
@@ -101,6 +103,20 @@ pub struct State {
     pub trace_url: Option<String>,
     /// Per environment with a `deploy` config: the versions its picker offers.
     pub deploy_versions: BTreeMap<String, Vec<String>>,
+    /// `[general] read_only` (main sets it from `--read-only` too): every action is refused here,
+    /// as the engine refuses it.
+    pub read_only: bool,
+    /// Per environment with a `promote_from`: the stage whose verified version `p` deploys.
+    pub promote_from: BTreeMap<String, String>,
+    /// Per environment: its latest operation, kept after it ended (`last` set).
+    pub deploy_ops: BTreeMap<String, DeployProgress>,
+    /// Per environment: what the view saw of that operation (its messages, when it ended).
+    pub deploy_trail: BTreeMap<String, deploy_ops::Trail>,
+    /// Per environment: an operation confirmed here that the engine has not reported yet
+    /// (when, and what: "deploy 1.6.0").
+    pub deploy_requested: BTreeMap<String, (Millis, String)>,
+    /// Per environment: its history as the engine last read it from the journal.
+    pub deploy_history: BTreeMap<String, DeployHistory>,
     /// Keys of the critical alerts firing in the last snapshot, to tell when a new one starts.
     critical_firing: std::collections::BTreeSet<String>,
     /// A new critical alert started firing since the loop last rang the bell.
@@ -167,6 +183,12 @@ impl State {
             log_views: BTreeMap::new(),
             trace_url: None,
             deploy_versions: BTreeMap::new(),
+            read_only: false,
+            promote_from: BTreeMap::new(),
+            deploy_ops: BTreeMap::new(),
+            deploy_trail: BTreeMap::new(),
+            deploy_requested: BTreeMap::new(),
+            deploy_history: BTreeMap::new(),
             critical_firing: Default::default(),
             bell: false,
             ui: UiState {
@@ -207,6 +229,9 @@ impl State {
             .iter()
             .filter_map(|e| Some((e.name.clone(), e.deploy.as_ref()?.versions.clone())))
             .collect();
+        s.promote_from =
+            cfg.environments.iter().filter_map(|e| Some((e.name.clone(), e.promote_from.clone()?))).collect();
+        s.read_only = cfg.general.read_only;
         s
     }
 
@@ -249,7 +274,8 @@ impl State {
                 }
             }
             Event::Markers(m) => self.markers = m,
-            Event::Deploy(_) | Event::DeployHistory(_) => {}
+            Event::Deploy(p) => self.fold_deploy(p),
+            Event::DeployHistory(h) => self.fold_history(h),
             Event::Notice(s) => self.notice(s),
             Event::Stats(s) => self.stats = s,
             Event::Logs(batch) => {
@@ -373,6 +399,11 @@ impl State {
         if key.kind == KeyEventKind::Release {
             return None;
         }
+        // Ctrl-C quits at once, even while an operation runs (`q` asks first then). The search
+        // line takes every key as text.
+        if is_ctrl_c(&key) && self.ui.modal != Some(Modal::LogSearch) {
+            return Some(Command::Quit);
+        }
         // Who gets the key: the open modal, else the dashboard.
         match &self.ui.modal {
             // Typing must not trigger other actions.
@@ -382,12 +413,14 @@ impl State {
             }
             Some(Modal::Deploy(_)) => self.deploy_key(key),
             Some(Modal::Confirm(_)) => self.confirm_key(key),
+            Some(Modal::Operation { .. }) => self.operation_key(key),
+            Some(Modal::History { .. }) => self.history_key(key),
             Some(Modal::SilencePicker(i)) => {
                 let i = *i;
                 self.pick_silence(i, key)
             }
             Some(Modal::Help) => match keymap::lookup(&key)? {
-                Action::Quit => Some(Command::Quit),
+                Action::Quit => self.request_quit(),
                 Action::Help | Action::Esc => {
                     self.ui.modal = None;
                     None
@@ -404,7 +437,7 @@ impl State {
 
     fn act(&mut self, action: Action) -> Option<Command> {
         match action {
-            Action::Quit => return Some(Command::Quit),
+            Action::Quit => return self.request_quit(),
             Action::Help => self.ui.modal = Some(Modal::Help),
             Action::SelectEnv(n) => {
                 if n >= 1 && n <= self.envs.len() {
@@ -471,6 +504,9 @@ impl State {
                 self.ui.zoom = true;
             }
             Action::Ack => {
+                if self.refuse_read_only(strings::ACKNOWLEDGING) {
+                    return None;
+                }
                 let Some(a) = self.selected_alert() else {
                     self.notice(strings::NO_ALERT_SELECTED.to_string());
                     return None;
@@ -484,6 +520,9 @@ impl State {
                 return Some(Command::Ack { key, acked });
             }
             Action::Silence => {
+                if self.refuse_read_only(strings::SILENCING) {
+                    return None;
+                }
                 if self.selected_alert().is_some() {
                     self.ui.modal = Some(Modal::SilencePicker(1));
                 } else {
@@ -508,9 +547,10 @@ impl State {
             | Action::NextError
             | Action::Correlate => self.act_on_logs(action),
             Action::Deploy => self.open_deploy(),
-            Action::Rollback => self.notice(strings::ROLLBACK_NOT_BUILT.to_string()),
-            Action::Promote => self.notice(strings::PROMOTE_NOT_BUILT.to_string()),
-            Action::History => self.notice(strings::HISTORY_NOT_BUILT.to_string()),
+            Action::Rollback => self.open_rollback(),
+            Action::Promote => self.open_promote(),
+            Action::History => return self.open_history(),
+            Action::Operation => self.open_operation(),
         }
         None
     }
@@ -575,22 +615,22 @@ impl State {
     /// Every key while a confirmation is open; only a confirmed action becomes its command.
     fn confirm_key(&mut self, key: KeyEvent) -> Option<Command> {
         let Some(Modal::Confirm(mut c)) = self.ui.modal.take() else { return None };
-        if is_ctrl_c(&key) {
-            return Some(Command::Quit);
-        }
-        match c.key(&key) {
-            Answer::Open => self.ui.modal = Some(Modal::Confirm(c)),
-            Answer::Yes => {
-                self.notice(c.action.confirmed());
-                return Some(c.action.command());
+        let answer = c.key(&key);
+        match answer {
+            Answer::Open => {
+                self.ui.modal = Some(Modal::Confirm(c));
+                return None;
             }
+            Answer::Yes => self.notice(c.action.confirmed()),
             Answer::No => self.notice(c.action.cancelled()),
             Answer::NotConfirmed => {
                 let name = c.protected.clone().unwrap_or_default();
                 self.notice(c.action.not_confirmed(&name));
             }
         }
-        None
+        let yes = answer == Answer::Yes;
+        self.after_confirm(&c.action, yes);
+        yes.then(|| c.action.command())
     }
 
     fn pick_silence(&mut self, i: usize, key: KeyEvent) -> Option<Command> {
@@ -598,7 +638,7 @@ impl State {
             Some(Action::Down) => self.ui.modal = Some(Modal::SilencePicker((i + 1).min(SILENCES.len() - 1))),
             Some(Action::Up) => self.ui.modal = Some(Modal::SilencePicker(i.saturating_sub(1))),
             Some(Action::Esc) => self.ui.modal = None,
-            Some(Action::Quit) => return Some(Command::Quit),
+            Some(Action::Quit) => return self.request_quit(),
             Some(Action::Enter) => {
                 self.ui.modal = None;
                 let a = self.selected_alert()?;

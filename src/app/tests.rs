@@ -129,15 +129,6 @@ fn alert_selection_follows_its_alert_across_updates() {
 }
 
 #[test]
-fn deploy_keys_say_plainly_they_are_not_built() {
-    let mut s = fixture::full();
-    for c in ['r', 'p', 'H'] {
-        assert_eq!(s.handle_key(ch(c)), None);
-        assert!(last_notice(&s).contains("not built yet"), "{c}: {}", last_notice(&s));
-    }
-}
-
-#[test]
 fn search_input_takes_every_key() {
     let mut s = fixture::full();
     s.handle_key(ch('2'));
