@@ -2,11 +2,11 @@
 //! whose default answer is no, or, for a protected environment, its name typed exactly. Only a
 //! confirmed action becomes its `Command`; the caller says what was (not) done.
 //!
-//! Today the `d` dialog's last step uses it (`ConfirmAction::Deploy`). Rollback, promotion and
-//! resolving an interrupted operation are meant to be further `ConfirmAction` variants, each with
-//! its `Command` and its wording; the keys and the drawing (`tui::confirm`) stay the same.
+//! Every action of the deploy engine goes through it: deploy (the `d` dialog's last step), rollback,
+//! promotion, cancelling a running operation and resolving an interrupted one; and quitting while
+//! an operation runs. The keys and the drawing (`tui::confirm`) are the same for all of them.
 
-use crate::model::Command;
+use crate::model::{Command, Resolution};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 pub const PROTECTED_HINT: &str = "type the name and Enter · Esc cancels";
@@ -20,13 +20,51 @@ pub fn protected_prompt(name: &str) -> String {
 pub enum ConfirmAction {
     /// Deploy `version` to `env`.
     Deploy { env: String, version: String },
+    /// Roll `env` back to the verified point `to`.
+    Rollback { env: String, to: String },
+    /// Deploy to `env` what its previous stage verified (`version`, as the question shows it; the
+    /// engine reads it from the journal again).
+    Promote { env: String, version: String },
+    /// Cancel the operation running on `env`: it rolls back.
+    Cancel { env: String },
+    /// Deal with the interrupted operation `op` of `env`.
+    Resolve { env: String, op: String, how: Resolution },
+    /// Quit although an operation runs on `env` (it is interrupted).
+    Quit { env: String },
+}
+
+/// A resolution in the words of the history view's keys.
+pub fn resolution_words(how: Resolution) -> &'static str {
+    match how {
+        Resolution::Verify => "verify",
+        Resolution::RollBack => "roll back",
+        Resolution::MarkResolved => "mark resolved",
+    }
 }
 
 impl ConfirmAction {
+    /// The environment the action is about.
+    pub fn env(&self) -> &str {
+        match self {
+            ConfirmAction::Deploy { env, .. }
+            | ConfirmAction::Rollback { env, .. }
+            | ConfirmAction::Promote { env, .. }
+            | ConfirmAction::Cancel { env }
+            | ConfirmAction::Resolve { env, .. }
+            | ConfirmAction::Quit { env } => env,
+        }
+    }
+
     /// The command to send once confirmed.
     pub fn command(&self) -> Command {
+        let env = self.env().to_string();
         match self {
-            ConfirmAction::Deploy { env, version } => Command::Deploy { env: env.clone(), version: version.clone() },
+            ConfirmAction::Deploy { version, .. } => Command::Deploy { env, version: version.clone() },
+            ConfirmAction::Rollback { to, .. } => Command::Rollback { env, to: Some(to.clone()) },
+            ConfirmAction::Promote { .. } => Command::Promote { env },
+            ConfirmAction::Cancel { .. } => Command::CancelDeploy { env },
+            ConfirmAction::Resolve { op, how, .. } => Command::Resolve { env, op: op.clone(), how: *how },
+            ConfirmAction::Quit { .. } => Command::Quit,
         }
     }
 
@@ -34,22 +72,47 @@ impl ConfirmAction {
     pub fn verb(&self) -> &'static str {
         match self {
             ConfirmAction::Deploy { .. } => "deploys",
+            ConfirmAction::Rollback { .. } => "rolls back",
+            ConfirmAction::Promote { .. } => "promotes",
+            ConfirmAction::Cancel { .. } => "cancels and rolls back",
+            ConfirmAction::Resolve { how: Resolution::Verify, .. } => "verifies",
+            ConfirmAction::Resolve { how: Resolution::RollBack, .. } => "rolls back",
+            ConfirmAction::Resolve { how: Resolution::MarkResolved, .. } => "marks it resolved",
+            ConfirmAction::Quit { .. } => "quits",
         }
     }
 
     /// The notice once confirmed.
     pub fn confirmed(&self) -> String {
+        let env = self.env();
         match self {
-            ConfirmAction::Deploy { env, version } => format!("{env}: requesting deploy of {version}…"),
+            ConfirmAction::Deploy { version, .. } => format!("{env}: requesting deploy of {version}…"),
+            ConfirmAction::Rollback { to, .. } => format!("{env}: requesting rollback to {to}…"),
+            ConfirmAction::Promote { version, .. } => format!("{env}: requesting promotion of {version}…"),
+            ConfirmAction::Cancel { .. } => format!("{env}: cancelling the operation: it rolls back…"),
+            ConfirmAction::Resolve { how, .. } => {
+                format!("{env}: interrupted operation: requesting {}…", resolution_words(*how))
+            }
+            ConfirmAction::Quit { env } => format!("quitting: the operation on {env} is interrupted"),
         }
     }
 
     /// The notice when the answer was no.
     pub fn cancelled(&self) -> String {
+        let env = self.env();
         match self {
-            ConfirmAction::Deploy { env, version } => {
+            ConfirmAction::Deploy { version, .. } => {
                 format!("deploy of {version} to {env} cancelled: nothing was deployed")
             }
+            ConfirmAction::Rollback { to, .. } => {
+                format!("rollback of {env} to {to} cancelled: nothing was rolled back")
+            }
+            ConfirmAction::Promote { version, .. } => {
+                format!("promotion of {version} to {env} cancelled: nothing was promoted")
+            }
+            ConfirmAction::Cancel { .. } => format!("{env}: not cancelled: the operation goes on"),
+            ConfirmAction::Resolve { .. } => format!("{env}: the interrupted operation was left as it is"),
+            ConfirmAction::Quit { .. } => format!("not quitting: the operation on {env} goes on"),
         }
     }
 
@@ -57,6 +120,11 @@ impl ConfirmAction {
     pub fn not_confirmed(&self, name: &str) -> String {
         let what = match self {
             ConfirmAction::Deploy { .. } => "nothing was deployed",
+            ConfirmAction::Rollback { .. } => "nothing was rolled back",
+            ConfirmAction::Promote { .. } => "nothing was promoted",
+            ConfirmAction::Cancel { .. } => "the operation goes on",
+            ConfirmAction::Resolve { .. } => "the interrupted operation was left as it is",
+            ConfirmAction::Quit { .. } => "not quitting",
         };
         format!("not confirmed: {name} is protected and its name was not typed exactly; {what}")
     }
@@ -87,7 +155,7 @@ pub struct Confirm {
     pub question: String,
     /// What the question is about, shown above it.
     pub facts: Vec<Fact>,
-    /// A warning shown under the question (what the action does not do yet).
+    /// A warning shown under the question (what follows: a cancel rolls back, quitting interrupts).
     pub note: Option<String>,
     /// A protected environment's name, which must be typed exactly instead of answering y.
     pub protected: Option<String>,

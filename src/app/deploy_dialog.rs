@@ -1,14 +1,15 @@
 //! The `d` dialog (design §6): a version picker with type-to-filter, then the shared confirmation
 //! (`confirm`), whose default answer is no; a protected environment must be confirmed by typing
-//! its name exactly. Only a confirmed deploy becomes `Command::Deploy`, which the deploy engine runs:
-//! pre-check, driver, verify, bake, and an automatic rollback on failure.
+//! its name exactly. Only a confirmed deploy becomes `Command::Deploy`; the deploy engine then
+//! runs the driver, verifies, bakes and rolls back on failure, and the progress view shows it.
 
 use super::confirm::{Confirm, ConfirmAction, Fact};
+use super::{strings, Command, Modal, State};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 pub const TITLE: &str = "Deploy";
-pub const ONLY_TRIGGER: &str =
-    "Verified after the driver: health, then a bake with the gates; on failure it rolls back to the last verified release.";
+pub const FLOW_NOTE: &str =
+    "After the driver: health checks, gates and the bake; a failure rolls back to the last verified release.";
 pub const PICK_HINT: &str = "type to filter · ↑/↓ j/k move · Enter pick · Esc cancel";
 pub const NO_MATCH: &str = "no version matches the filter";
 pub const NO_VERSIONS: &str = "no versions configured: add versions = [...] to this environment's deploy";
@@ -85,7 +86,7 @@ impl DeployDialog {
         let action = ConfirmAction::Deploy { env: self.env.clone(), version };
         let mut c = Confirm::new(action, format!("{TITLE} to {}", self.env), question);
         c.facts = facts;
-        c.note = Some(ONLY_TRIGGER.to_string());
+        c.note = Some(FLOW_NOTE.to_string());
         c.protected = self.protected.then(|| self.env.clone());
         c
     }
@@ -118,6 +119,42 @@ impl DeployDialog {
             _ => {}
         }
         Picked::Open
+    }
+}
+
+impl State {
+    /// `d`: open the version picker for the selected environment, or say why not.
+    pub(super) fn open_deploy(&mut self) {
+        if self.refuse_read_only(strings::DEPLOY) {
+            return;
+        }
+        let Some(i) = self.ui.env.filter(|i| *i < self.envs.len()) else {
+            self.notice(PICK_ENV.to_string());
+            return;
+        };
+        let name = self.envs[i].name.clone();
+        if self.busy(&name) {
+            return;
+        }
+        let e = &self.envs[i];
+        let Some(versions) = self.deploy_versions.get(&e.name) else {
+            self.notice(no_deploy_config(&e.name));
+            return;
+        };
+        let running = self.health.get(i).and_then(|h| h.version.clone());
+        let d = DeployDialog::new(e.name.clone(), e.protected, running, versions.clone());
+        self.ui.modal = Some(Modal::Deploy(d));
+    }
+
+    /// Every key while the picker is open; picking a version opens its confirmation.
+    pub(super) fn deploy_key(&mut self, key: KeyEvent) -> Option<Command> {
+        let Some(Modal::Deploy(mut d)) = self.ui.modal.take() else { return None };
+        match d.key(&key) {
+            Picked::Open => self.ui.modal = Some(Modal::Deploy(d)),
+            Picked::Cancelled => self.notice(picker_cancelled(&d.env)),
+            Picked::Confirm(c) => self.ui.modal = Some(Modal::Confirm(c)),
+        }
+        None
     }
 }
 
@@ -237,7 +274,7 @@ mod tests {
         s.handle_key(key(KeyCode::Enter));
         let cmd = s.handle_key(ch('y'));
         assert_eq!(cmd, Some(Command::Deploy { env: "staging".into(), version: "1.6.0-bad".into() }));
-        assert!(s.ui.modal.is_none());
+        assert_eq!(s.ui.modal, Some(Modal::Operation { env: "staging".into() }), "the progress view opens");
     }
 
     #[test]
@@ -263,6 +300,7 @@ mod tests {
             s.handle_key(key(KeyCode::Enter)),
             Some(Command::Deploy { env: "production".into(), version: "1.4.0".into() })
         );
+        s.handle_key(key(KeyCode::Esc)); // the progress view
         pick(&mut s);
         typed(&mut s, "production");
         assert_eq!(s.handle_key(key(KeyCode::Esc)), None, "Esc cancels even with the name typed");

@@ -279,3 +279,209 @@ fn log_batch(env: &str, lines: &[&str]) -> crate::logs::LogBatch {
         failed: false,
     }
 }
+
+// Deploy operations, for the progress and history views' tests and snapshots.
+
+fn gate(name: &str, outcome: CheckOutcome, value: Option<f64>, detail: &str) -> GateVerdict {
+    GateVerdict { name: name.into(), outcome, value, detail: detail.into() }
+}
+
+/// A deploy of 1.6.0-bad to staging (rollback point 1.5.0), as the engine reports it in `phase`.
+pub fn progress(phase: Phase, message: &str) -> DeployProgress {
+    DeployProgress {
+        id: "20231114T221145-staging-1".into(),
+        env: "staging".into(),
+        kind: OpKind::Deploy,
+        version: "1.6.0-bad".into(),
+        rollback_point: Some("1.5.0".into()),
+        phase,
+        started: NOW - 95_000,
+        checks_done: 0,
+        checks_total: 10,
+        bake_until: None,
+        gates: vec![],
+        output: vec![],
+        message: message.into(),
+        last: None,
+    }
+}
+
+/// Folds the reports of staging's deploy of 1.6.0-bad into `s`, up to `upto`: `Verify` (three
+/// failed checks of ten, a gate in each verdict), `Bake` (verified, 12 s of bake left),
+/// `Rollback` (failed, rolling back), or with `last` its end after the rollback.
+pub fn deploy_staging(s: &mut State, upto: Phase, last: Option<Final>) {
+    let mut p = progress(Phase::PreCheck, "pre-check: staging is healthy on 1.5.0");
+    let send = |s: &mut State, p: &mut DeployProgress, phase: Phase, msg: &str| {
+        p.phase = phase;
+        p.message = msg.into();
+        s.apply(Event::Deploy(p.clone()));
+    };
+    send(s, &mut p, Phase::PreCheck, "pre-check: staging is healthy on 1.5.0");
+    p.gates = vec![
+        gate("error_rate", CheckOutcome::Success, Some(0.008), "0.8% ≤ 5%"),
+        gate("latency_p95", CheckOutcome::Success, Some(0.31), "p95 0.31s ≤ 2s"),
+    ];
+    send(s, &mut p, Phase::PreCheck, "pre-check: gates error_rate success, latency_p95 success");
+    send(s, &mut p, Phase::RollbackPoint, "rollback point: 1.5.0 (the last verified release)");
+    send(s, &mut p, Phase::Driver, "driver: deploying 1.6.0-bad on staging");
+    p.output = vec![
+        "POST https://deploy.example.org/staging {\"version\":\"1.6.0-bad\"}".into(),
+        "HTTP 202 Accepted".into(),
+        "{\"job\":\"4711\",\"state\":\"queued\"}".into(),
+    ];
+    send(s, &mut p, Phase::Driver, "driver: HTTP 202 Accepted");
+    if upto == Phase::Bake {
+        p.checks_done = 1;
+        send(s, &mut p, Phase::Verify, "verify check 1/10: success (healthy on 1.6.0-bad)");
+        p.bake_until = Some(NOW + 12_000);
+        send(s, &mut p, Phase::Bake, "bake: 60s, gates error_rate, latency_p95");
+        return;
+    }
+    p.gates = vec![
+        gate("error_rate", CheckOutcome::Failure, Some(0.382), "38.2% > 5%"),
+        gate("latency_p95", CheckOutcome::Success, Some(0.42), "p95 0.42s ≤ 2s"),
+        gate("saturation", CheckOutcome::Inconclusive, None, "no data"),
+        gate("queue_depth", CheckOutcome::Error, None, "scrape failed: connection refused"),
+    ];
+    for n in 1..=3 {
+        p.checks_done = n;
+        send(s, &mut p, Phase::Verify, &format!("verify check {n}/10: failure (HTTP 503)"));
+    }
+    if upto == Phase::Verify {
+        return;
+    }
+    send(s, &mut p, Phase::Rollback, "1.6.0-bad failed: health check failed: HTTP 503; rolling back to 1.5.0");
+    let Some(last) = last else { return };
+    p.phase = Phase::Done;
+    p.last = Some(last);
+    p.message = match last {
+        Final::RollbackFailed => "staging: 1.6.0-bad failed (health check failed: HTTP 503); the rollback to 1.5.0 FAILED too (the rollback driver failed: HTTP 500). A human is needed".into(),
+        _ => "staging: 1.6.0-bad failed (health check failed: HTTP 503); rolled back to 1.5.0, verified".into(),
+    };
+    s.apply(Event::Deploy(p));
+}
+
+fn row(
+    started: Millis,
+    kind: OpKind,
+    version: &str,
+    outcome: &str,
+    took: Option<Millis>,
+    user: &str,
+    detail: &str,
+) -> HistoryRow {
+    HistoryRow {
+        id: format!("op-{started}"),
+        started,
+        kind,
+        version: version.into(),
+        outcome: outcome.into(),
+        took_ms: took,
+        user: user.into(),
+        forced: false,
+        detail: detail.into(),
+    }
+}
+
+/// Staging's journal: three verified releases, a deploy rolled back, a forced one, a refusal;
+/// `interrupted` adds alice's deploy of 1.6.0 that died at verify. Development verified 1.5.0.
+pub fn histories(s: &mut State, interrupted: bool) {
+    const H: Millis = 3_600_000;
+    let mut rows = vec![
+        row(
+            NOW - 72 * H,
+            OpKind::Deploy,
+            "1.4.0",
+            "verified",
+            Some(185_000),
+            "bob",
+            "1.4.0 deployed and verified (bake 60s)",
+        ),
+        row(
+            NOW - 26 * H,
+            OpKind::Deploy,
+            "1.4.1",
+            "verified",
+            Some(190_000),
+            "alice",
+            "1.4.1 deployed and verified (bake 60s)",
+        ),
+        row(
+            NOW - 5 * H,
+            OpKind::Deploy,
+            "1.5.0",
+            "verified",
+            Some(201_000),
+            "alice",
+            "1.5.0 deployed and verified (bake 60s)",
+        ),
+        row(
+            NOW - 3 * H,
+            OpKind::Deploy,
+            "1.6.0-bad",
+            "rolled back",
+            Some(95_000),
+            "carol",
+            "1.6.0-bad failed (health check failed: HTTP 503); rolled back to 1.5.0, verified",
+        ),
+        row(
+            NOW - 2 * H,
+            OpKind::Promote,
+            "1.5.0",
+            "refused",
+            Some(0),
+            "carol",
+            "gate error_rate fires now; --force deploys anyway",
+        ),
+    ];
+    let mut forced = row(
+        NOW - 90 * 60_000,
+        OpKind::Deploy,
+        "1.5.0-bad",
+        "verified",
+        Some(150_000),
+        "bob",
+        "1.5.0-bad deployed and verified (bake 60s)",
+    );
+    forced.forced = true;
+    rows.push(forced);
+    let mut h = DeployHistory {
+        env: "staging".into(),
+        rows,
+        points: vec!["1.5.0-bad".into(), "1.5.0".into(), "1.4.1".into(), "1.4.0".into()],
+        interrupted: None,
+        problems: vec![],
+    };
+    if interrupted {
+        h.rows.push(row(NOW - 20 * 60_000, OpKind::Deploy, "1.6.0", "interrupted", None, "alice", "reached verify"));
+        h.interrupted = Some(Interrupted {
+            id: format!("op-{}", NOW - 20 * 60_000),
+            env: "staging".into(),
+            kind: OpKind::Deploy,
+            version: "1.6.0".into(),
+            rollback_point: Some("1.5.0-bad".into()),
+            user: "alice".into(),
+            started: NOW - 20 * 60_000,
+            reached: "verify".into(),
+        });
+        h.problems = vec!["line 14: not JSON (a torn write?)".into()];
+    }
+    s.apply(Event::DeployHistory(h));
+    s.apply(Event::DeployHistory(DeployHistory {
+        env: "development".into(),
+        rows: vec![row(
+            NOW - 6 * H,
+            OpKind::Deploy,
+            "1.5.0",
+            "verified",
+            Some(120_000),
+            "alice",
+            "1.5.0 deployed and verified",
+        )],
+        points: vec!["1.5.0".into()],
+        interrupted: None,
+        problems: vec![],
+    }));
+    s.promote_from.insert("staging".into(), "development".into());
+    s.promote_from.insert("production".into(), "staging".into());
+}

@@ -23,6 +23,8 @@ pub enum Action {
     Rollback,
     Promote,
     History,
+    /// Show the running (or last) operation of the selected environment again.
+    Operation,
     Alerts,
     Ack,
     Silence,
@@ -87,9 +89,10 @@ pub const KEYMAP: &[Binding] = &[
     Binding { keys: &[C('e')], label: "e", action: A::NextError, help: "logs: next error" },
     Binding { keys: &[C('c')], label: "c", action: A::Correlate, help: "logs: same request id, all envs" },
     Binding { keys: &[C('d')], label: "d", action: A::Deploy, help: "deploy: pick version, confirm" },
-    Binding { keys: &[C('r')], label: "r", action: A::Rollback, help: "rollback (headless for now: opsdeck rollback)" },
-    Binding { keys: &[C('p')], label: "p", action: A::Promote, help: "promote (headless for now: opsdeck promote)" },
-    Binding { keys: &[C('H')], label: "H", action: A::History, help: "history (headless for now: opsdeck history)" },
+    Binding { keys: &[C('r')], label: "r", action: A::Rollback, help: "rollback to last verified" },
+    Binding { keys: &[C('p')], label: "p", action: A::Promote, help: "promote from previous stage" },
+    Binding { keys: &[C('o')], label: "o", action: A::Operation, help: "deploy progress (c cancels)" },
+    Binding { keys: &[C('H')], label: "H", action: A::History, help: "deploy history, interrupted" },
     Binding { keys: &[C('t')], label: "t", action: A::Theme, help: "theme dark/light/basic" },
 ];
 
@@ -102,6 +105,12 @@ fn matches(k: Key, ev: &KeyEvent) -> bool {
         (Key::Ctrl(c), KeyCode::Char(e)) => ev.modifiers.contains(KeyModifiers::CONTROL) && c == e,
         _ => false,
     }
+}
+
+/// Actions that change something, so read-only mode refuses them (help marks their keys).
+/// Cancelling and resolving, keys of the progress and history views, are refused as well.
+pub fn refused_read_only(a: Action) -> bool {
+    matches!(a, A::Deploy | A::Rollback | A::Promote | A::Ack | A::Silence)
 }
 
 /// The action bound to a key press, if any.
@@ -140,7 +149,7 @@ mod tests {
         for b in KEYMAP {
             assert!(seen.insert(format!("{:?}", b.action)), "{:?} bound twice", b.action);
         }
-        for l in ["d", "r", "p", "H"] {
+        for l in ["d", "r", "p", "H", "o"] {
             assert!(KEYMAP.iter().any(|b| b.label == l), "help must list {l}");
         }
     }

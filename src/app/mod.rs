@@ -5,8 +5,10 @@
 
 pub mod confirm;
 pub mod deploy_dialog;
+pub mod deploy_ops;
 #[doc(hidden)]
 pub mod fixture;
+mod history;
 pub mod keymap;
 mod log_keys;
 pub mod modal;
@@ -19,7 +21,6 @@ use crate::config::{Config, LogSettings, Theme};
 use crate::logs::{Level, LogBuffer, LogStore, LogView};
 use confirm::Answer;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use deploy_dialog::{DeployDialog, Picked};
 use keymap::Action;
 use std::collections::BTreeMap;
 use std::collections::VecDeque;
@@ -102,12 +103,20 @@ pub struct State {
     pub trace_url: Option<String>,
     /// Per environment with a `deploy` config: the versions its picker offers.
     pub deploy_versions: BTreeMap<String, Vec<String>>,
-    /// Observers' mode: the engine refuses every action; the view says so and refuses too.
+    /// `[general] read_only` (main sets it from `--read-only` too): every action is refused here,
+    /// as the engine refuses it.
     pub read_only: bool,
-    /// Each environment's latest deploy operation (running while `last` is `None`).
-    pub deploy_ops: BTreeMap<String, crate::model::DeployProgress>,
-    /// `q` was pressed while an operation runs: the next `q` quits (and interrupts it).
-    pub quit_armed: bool,
+    /// Per environment with a `promote_from`: the stage whose verified version `p` deploys.
+    pub promote_from: BTreeMap<String, String>,
+    /// Per environment: its latest operation, kept after it ended (`last` set).
+    pub deploy_ops: BTreeMap<String, DeployProgress>,
+    /// Per environment: what the view saw of that operation (its messages, when it ended).
+    pub deploy_trail: BTreeMap<String, deploy_ops::Trail>,
+    /// Per environment: an operation confirmed here that the engine has not reported yet
+    /// (when, and what: "deploy 1.6.0").
+    pub deploy_requested: BTreeMap<String, (Millis, String)>,
+    /// Per environment: its history as the engine last read it from the journal.
+    pub deploy_history: BTreeMap<String, DeployHistory>,
     /// Keys of the critical alerts firing in the last snapshot, to tell when a new one starts.
     critical_firing: std::collections::BTreeSet<String>,
     /// A new critical alert started firing since the loop last rang the bell.
@@ -175,8 +184,11 @@ impl State {
             trace_url: None,
             deploy_versions: BTreeMap::new(),
             read_only: false,
+            promote_from: BTreeMap::new(),
             deploy_ops: BTreeMap::new(),
-            quit_armed: false,
+            deploy_trail: BTreeMap::new(),
+            deploy_requested: BTreeMap::new(),
+            deploy_history: BTreeMap::new(),
             critical_firing: Default::default(),
             bell: false,
             ui: UiState {
@@ -210,7 +222,6 @@ impl State {
             });
         }
         s.ui.theme = cfg.ui.theme;
-        s.read_only = cfg.general.read_only;
         s.logs = LogStore::new(&cfg.log_settings);
         s.trace_url = cfg.log_settings.trace_url.clone();
         s.deploy_versions = cfg
@@ -218,6 +229,9 @@ impl State {
             .iter()
             .filter_map(|e| Some((e.name.clone(), e.deploy.as_ref()?.versions.clone())))
             .collect();
+        s.promote_from =
+            cfg.environments.iter().filter_map(|e| Some((e.name.clone(), e.promote_from.clone()?))).collect();
+        s.read_only = cfg.general.read_only;
         s
     }
 
@@ -260,10 +274,8 @@ impl State {
                 }
             }
             Event::Markers(m) => self.markers = m,
-            Event::Deploy(p) => {
-                self.deploy_ops.insert(p.env.clone(), p);
-            }
-            Event::DeployHistory(_) => {}
+            Event::Deploy(p) => self.fold_deploy(p),
+            Event::DeployHistory(h) => self.fold_history(h),
             Event::Notice(s) => self.notice(s),
             Event::Stats(s) => self.stats = s,
             Event::Logs(batch) => {
@@ -387,6 +399,11 @@ impl State {
         if key.kind == KeyEventKind::Release {
             return None;
         }
+        // Ctrl-C quits at once, even while an operation runs (`q` asks first then). The search
+        // line takes every key as text.
+        if is_ctrl_c(&key) && self.ui.modal != Some(Modal::LogSearch) {
+            return Some(Command::Quit);
+        }
         // Who gets the key: the open modal, else the dashboard.
         match &self.ui.modal {
             // Typing must not trigger other actions.
@@ -396,12 +413,14 @@ impl State {
             }
             Some(Modal::Deploy(_)) => self.deploy_key(key),
             Some(Modal::Confirm(_)) => self.confirm_key(key),
+            Some(Modal::Operation { .. }) => self.operation_key(key),
+            Some(Modal::History { .. }) => self.history_key(key),
             Some(Modal::SilencePicker(i)) => {
                 let i = *i;
                 self.pick_silence(i, key)
             }
             Some(Modal::Help) => match keymap::lookup(&key)? {
-                Action::Quit => Some(Command::Quit),
+                Action::Quit => self.request_quit(),
                 Action::Help | Action::Esc => {
                     self.ui.modal = None;
                     None
@@ -416,26 +435,9 @@ impl State {
         }
     }
 
-    /// The operation running now, if any.
-    pub fn running_op(&self) -> Option<&crate::model::DeployProgress> {
-        self.deploy_ops.values().find(|p| p.last.is_none())
-    }
-
     fn act(&mut self, action: Action) -> Option<Command> {
-        if !matches!(action, Action::Quit) {
-            self.quit_armed = false;
-        }
         match action {
-            Action::Quit => {
-                // Quitting mid-operation interrupts it: ask first (a second q confirms).
-                if let Some(p) = self.running_op().filter(|_| !self.quit_armed) {
-                    let text = strings::quit_while_running(&p.env, p.kind.as_str(), &p.version);
-                    self.quit_armed = true;
-                    self.notice(text);
-                    return None;
-                }
-                return Some(Command::Quit);
-            }
+            Action::Quit => return self.request_quit(),
             Action::Help => self.ui.modal = Some(Modal::Help),
             Action::SelectEnv(n) => {
                 if n >= 1 && n <= self.envs.len() {
@@ -502,6 +504,9 @@ impl State {
                 self.ui.zoom = true;
             }
             Action::Ack => {
+                if self.refuse_read_only(strings::ACKNOWLEDGING) {
+                    return None;
+                }
                 let Some(a) = self.selected_alert() else {
                     self.notice(strings::NO_ALERT_SELECTED.to_string());
                     return None;
@@ -515,6 +520,9 @@ impl State {
                 return Some(Command::Ack { key, acked });
             }
             Action::Silence => {
+                if self.refuse_read_only(strings::SILENCING) {
+                    return None;
+                }
                 if self.selected_alert().is_some() {
                     self.ui.modal = Some(Modal::SilencePicker(1));
                 } else {
@@ -539,9 +547,10 @@ impl State {
             | Action::NextError
             | Action::Correlate => self.act_on_logs(action),
             Action::Deploy => self.open_deploy(),
-            Action::Rollback => self.notice(strings::ROLLBACK_NOT_BUILT.to_string()),
-            Action::Promote => self.notice(strings::PROMOTE_NOT_BUILT.to_string()),
-            Action::History => self.notice(strings::HISTORY_NOT_BUILT.to_string()),
+            Action::Rollback => self.open_rollback(),
+            Action::Promote => self.open_promote(),
+            Action::History => return self.open_history(),
+            Action::Operation => self.open_operation(),
         }
         None
     }
@@ -603,59 +612,25 @@ impl State {
         }
     }
 
-    /// `d`: open the version picker for the selected environment, or say why not.
-    fn open_deploy(&mut self) {
-        if self.read_only {
-            self.notice(strings::READ_ONLY_REFUSED.to_string());
-            return;
-        }
-        let Some(i) = self.ui.env.filter(|i| *i < self.envs.len()) else {
-            self.notice(deploy_dialog::PICK_ENV.to_string());
-            return;
-        };
-        let e = &self.envs[i];
-        let Some(versions) = self.deploy_versions.get(&e.name) else {
-            self.notice(deploy_dialog::no_deploy_config(&e.name));
-            return;
-        };
-        let running = self.health.get(i).and_then(|h| h.version.clone());
-        let d = DeployDialog::new(e.name.clone(), e.protected, running, versions.clone());
-        self.ui.modal = Some(Modal::Deploy(d));
-    }
-
-    /// Every key while the picker is open; picking a version opens its confirmation.
-    fn deploy_key(&mut self, key: KeyEvent) -> Option<Command> {
-        let Some(Modal::Deploy(mut d)) = self.ui.modal.take() else { return None };
-        if is_ctrl_c(&key) {
-            return Some(Command::Quit);
-        }
-        match d.key(&key) {
-            Picked::Open => self.ui.modal = Some(Modal::Deploy(d)),
-            Picked::Cancelled => self.notice(deploy_dialog::picker_cancelled(&d.env)),
-            Picked::Confirm(c) => self.ui.modal = Some(Modal::Confirm(c)),
-        }
-        None
-    }
-
     /// Every key while a confirmation is open; only a confirmed action becomes its command.
     fn confirm_key(&mut self, key: KeyEvent) -> Option<Command> {
         let Some(Modal::Confirm(mut c)) = self.ui.modal.take() else { return None };
-        if is_ctrl_c(&key) {
-            return Some(Command::Quit);
-        }
-        match c.key(&key) {
-            Answer::Open => self.ui.modal = Some(Modal::Confirm(c)),
-            Answer::Yes => {
-                self.notice(c.action.confirmed());
-                return Some(c.action.command());
+        let answer = c.key(&key);
+        match answer {
+            Answer::Open => {
+                self.ui.modal = Some(Modal::Confirm(c));
+                return None;
             }
+            Answer::Yes => self.notice(c.action.confirmed()),
             Answer::No => self.notice(c.action.cancelled()),
             Answer::NotConfirmed => {
                 let name = c.protected.clone().unwrap_or_default();
                 self.notice(c.action.not_confirmed(&name));
             }
         }
-        None
+        let yes = answer == Answer::Yes;
+        self.after_confirm(&c.action, yes);
+        yes.then(|| c.action.command())
     }
 
     fn pick_silence(&mut self, i: usize, key: KeyEvent) -> Option<Command> {
@@ -663,7 +638,7 @@ impl State {
             Some(Action::Down) => self.ui.modal = Some(Modal::SilencePicker((i + 1).min(SILENCES.len() - 1))),
             Some(Action::Up) => self.ui.modal = Some(Modal::SilencePicker(i.saturating_sub(1))),
             Some(Action::Esc) => self.ui.modal = None,
-            Some(Action::Quit) => return Some(Command::Quit),
+            Some(Action::Quit) => return self.request_quit(),
             Some(Action::Enter) => {
                 self.ui.modal = None;
                 let a = self.selected_alert()?;
@@ -687,272 +662,4 @@ fn is_ctrl_c(key: &KeyEvent) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::fixture;
-    use super::*;
-    use crossterm::event::{KeyEventState, KeyModifiers};
-
-    use crate::app::fixture::{ch, key};
-    fn last_notice(s: &State) -> &str {
-        s.notices.back().map(|(_, t)| t.as_str()).unwrap_or("")
-    }
-
-    #[test]
-    fn key_releases_are_ignored() {
-        let mut s = fixture::full();
-        let release = KeyEvent { kind: KeyEventKind::Release, state: KeyEventState::NONE, ..ch('q') };
-        assert_eq!(s.handle_key(release), None);
-        let release_tab = KeyEvent { kind: KeyEventKind::Release, ..key(KeyCode::Tab) };
-        s.handle_key(key(KeyCode::Tab));
-        s.handle_key(release_tab);
-        assert_eq!(s.ui.env, Some(0), "press and release of Tab must move once");
-    }
-
-    #[test]
-    fn q_while_an_operation_runs_asks_first() {
-        let mut s = crate::app::fixture::full();
-        let p = crate::model::DeployProgress {
-            id: "op".into(),
-            env: "staging".into(),
-            kind: crate::model::OpKind::Deploy,
-            version: "1.6.0-bad".into(),
-            rollback_point: Some("1.5.0".into()),
-            phase: crate::model::Phase::Verify,
-            started: 0,
-            checks_done: 1,
-            checks_total: 10,
-            bake_until: None,
-            gates: vec![],
-            output: vec![],
-            message: String::new(),
-            last: None,
-        };
-        s.apply(Event::Deploy(p.clone()));
-        assert_eq!(s.handle_key(ch('q')), None, "the first q only asks");
-        assert!(s.notices.back().unwrap().1.contains("Press q again to leave"), "{:?}", s.notices.back());
-        s.handle_key(key(crossterm::event::KeyCode::Esc));
-        assert_eq!(s.handle_key(ch('q')), None, "Esc disarmed it");
-        assert_eq!(s.handle_key(ch('q')), Some(Command::Quit), "a second q leaves");
-        s.apply(Event::Deploy(crate::model::DeployProgress { last: Some(crate::model::Final::RolledBack), ..p }));
-        s.quit_armed = false;
-        assert_eq!(s.handle_key(ch('q')), Some(Command::Quit), "nothing runs: q quits at once");
-        s.read_only = true;
-        s.handle_key(ch('d'));
-        assert!(s.notices.back().unwrap().1.contains("read-only"));
-    }
-
-    #[test]
-    fn quit_and_help() {
-        let mut s = fixture::full();
-        assert_eq!(s.handle_key(ch('?')), None);
-        assert_eq!(s.ui.modal, Some(Modal::Help));
-        assert_eq!(s.handle_key(ch('2')), None);
-        assert_eq!(s.ui.env, None, "keys other than close/quit are ignored under help");
-        s.handle_key(key(KeyCode::Esc));
-        assert_eq!(s.ui.modal, None);
-        s.handle_key(ch('?'));
-        assert_eq!(s.handle_key(ch('q')), Some(Command::Quit));
-        assert_eq!(s.handle_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Command::Quit));
-    }
-
-    #[test]
-    fn environments_cycle_through_all() {
-        let mut s = fixture::full();
-        let mut seen = vec![];
-        for _ in 0..4 {
-            s.handle_key(key(KeyCode::Tab));
-            seen.push(s.ui.env);
-        }
-        assert_eq!(seen, vec![Some(0), Some(1), Some(2), None]);
-        s.handle_key(key(KeyCode::BackTab));
-        assert_eq!(s.ui.env, Some(2));
-        s.handle_key(ch('1'));
-        assert_eq!(s.selected_env_name(), Some("production"));
-        s.handle_key(ch('9'));
-        assert_eq!(s.ui.env, Some(0), "a missing environment changes nothing");
-        assert!(last_notice(&s).contains("no environment 9"));
-        s.handle_key(ch('0'));
-        assert_eq!(s.ui.env, None);
-    }
-
-    #[test]
-    fn window_steps_are_capped_by_history() {
-        let mut s = State::new(vec![], Duration::from_secs(3600));
-        assert_eq!(s.ui.window, Duration::from_secs(900));
-        assert_eq!(s.handle_key(ch('+')), Some(Command::SetWindow(Duration::from_secs(3600))));
-        assert_eq!(s.handle_key(ch('+')), None, "6h is more than the 1h kept");
-        assert!(last_notice(&s).contains("most the kept history allows"));
-        assert_eq!(s.handle_key(ch('-')), Some(Command::SetWindow(Duration::from_secs(900))));
-        assert_eq!(s.handle_key(ch('-')), Some(Command::SetWindow(Duration::from_secs(300))));
-        assert_eq!(s.handle_key(ch('-')), None);
-    }
-
-    #[test]
-    fn focus_zoom_and_escape() {
-        let mut s = fixture::full();
-        assert_eq!(s.ui.focus, OVERVIEW_ID);
-        s.handle_key(ch('l'));
-        assert_eq!(s.ui.focus, ALERTS_ID);
-        s.handle_key(ch('l'));
-        assert_eq!(s.ui.focus, "errors");
-        s.handle_key(key(KeyCode::Enter));
-        assert!(s.ui.zoom);
-        s.handle_key(key(KeyCode::Esc));
-        assert!(!s.ui.zoom);
-        s.handle_key(ch('h'));
-        s.handle_key(ch('h'));
-        s.handle_key(ch('h'));
-        assert_eq!(s.ui.focus, LOGS_ID, "focus wraps around");
-    }
-
-    #[test]
-    fn alerts_details_ack_and_silence() {
-        let mut s = fixture::full();
-        s.handle_key(ch('a'));
-        assert_eq!((s.ui.focus.as_str(), s.ui.zoom), (ALERTS_ID, true));
-        assert_eq!(s.selected_alert().unwrap().name, "HighErrorRate", "most severe first");
-        s.handle_key(ch('j'));
-        assert_eq!(s.selected_alert().unwrap().name, "ScraperFailures");
-        s.handle_key(key(KeyCode::Enter));
-        assert_eq!(s.ui.modal, Some(Modal::AlertDetails));
-        assert_eq!(s.handle_key(ch('A')), Some(Command::Ack { key: "b".into(), acked: true }));
-        assert!(s.selected_alert().unwrap().acked);
-        assert_eq!(s.handle_key(ch('A')), Some(Command::Ack { key: "b".into(), acked: false }));
-        s.handle_key(key(KeyCode::Esc));
-        assert!(s.ui.modal.is_none() && s.ui.zoom, "Esc closes the details first, then the zoom");
-        assert_eq!(s.handle_key(ch('s')), None);
-        assert_eq!(s.ui.modal, Some(Modal::SilencePicker(1)));
-        s.handle_key(ch('j'));
-        assert_eq!(s.handle_key(ch('q')), Some(Command::Quit), "q still quits from the picker");
-        assert_eq!(
-            s.handle_key(key(KeyCode::Enter)),
-            Some(Command::Silence { key: "b".into(), duration: Duration::from_secs(4 * 3600) })
-        );
-        assert_eq!(s.ui.modal, None);
-        assert!(s.alerts.iter().find(|a| a.key == "b").unwrap().silenced_until.is_some());
-    }
-
-    #[test]
-    fn alert_selection_follows_its_alert_across_updates() {
-        let mut s = fixture::full();
-        s.handle_key(ch('a'));
-        s.handle_key(ch('j'));
-        let key = s.selected_alert().unwrap().key.clone();
-        let mut alerts = s.alerts.clone();
-        alerts.reverse();
-        alerts[0].severity = "critical".into(); // the resolved one now sorts first
-        s.apply(Event::Alerts(alerts));
-        assert_eq!(s.selected_alert().unwrap().key, key);
-        s.apply(Event::Alerts(vec![]));
-        assert!(s.selected_alert().is_none());
-        assert_eq!(s.handle_key(ch('A')), None);
-        assert!(last_notice(&s).contains("no alert selected"));
-    }
-
-    #[test]
-    fn unwired_deploy_keys_say_so_and_name_the_command() {
-        let mut s = fixture::full();
-        for (c, cmd) in [('r', "opsdeck rollback"), ('p', "opsdeck promote"), ('H', "opsdeck history")] {
-            assert_eq!(s.handle_key(ch(c)), None);
-            assert!(last_notice(&s).contains("not") && last_notice(&s).contains(cmd), "{c}: {}", last_notice(&s));
-        }
-    }
-
-    #[test]
-    fn search_input_takes_every_key() {
-        let mut s = fixture::full();
-        s.handle_key(ch('2'));
-        s.handle_key(ch('/'));
-        for c in "q?500".chars() {
-            assert_eq!(s.handle_key(ch(c)), None);
-        }
-        s.handle_key(key(KeyCode::Backspace));
-        s.handle_key(key(KeyCode::Enter));
-        assert_eq!(s.ui.logs.query, "q?50");
-        assert_eq!(s.ui.modal, None, "Enter closes the search line, and no key on the way opened help");
-        s.handle_key(ch('/'));
-        for _ in 0..4 {
-            s.handle_key(key(KeyCode::Backspace));
-        }
-        s.handle_key(ch('('));
-        s.handle_key(key(KeyCode::Enter));
-        assert!(last_notice(&s).contains("invalid search regex"), "{}", last_notice(&s));
-    }
-
-    #[test]
-    fn logs_level_filter_follow_and_errors() {
-        let mut s = fixture::full();
-        s.handle_key(ch('2'));
-        s.handle_key(ch('L'));
-        let n = |s: &State| s.log_views["staging"].visible().len();
-        assert_eq!(n(&s), 4);
-        s.handle_key(ch('v'));
-        assert_eq!(s.ui.logs.level, Some(Level::Warning));
-        s.handle_key(ch('v'));
-        assert_eq!(n(&s), 2, "error and above");
-        s.handle_key(ch('v'));
-        assert_eq!(n(&s), 4);
-        assert!(s.log_views["staging"].follow);
-        s.handle_key(ch('k'));
-        assert!(!s.log_views["staging"].follow, "moving up pauses following");
-        s.handle_key(ch('f'));
-        assert!(s.log_views["staging"].follow);
-        s.handle_key(ch('e'));
-        let sel = s.log_views["staging"].selected().unwrap();
-        assert!(s.logs.get("staging").unwrap().get(sel).unwrap().level.is_error());
-        s.handle_key(ch('0'));
-        s.handle_key(ch('n'));
-        assert!(last_notice(&s).contains("choose one environment"));
-    }
-
-    #[test]
-    fn a_new_critical_alert_rings_once() {
-        let mut s = fixture::full();
-        assert!(s.bell, "HighErrorRate is critical and firing");
-        s.bell = false;
-        let same = s.alerts.clone();
-        s.apply(Event::Alerts(same.clone()));
-        assert!(!s.bell, "still firing is not new");
-        let mut more = same;
-        let mut second = more[0].clone();
-        second.key = "z".into();
-        more.push(second);
-        s.apply(Event::Alerts(more));
-        assert!(s.bell);
-    }
-
-    #[test]
-    fn clicks_focus_and_select_and_the_wheel_moves() {
-        let mut s = fixture::full();
-        s.click(ALERTS_ID, Some(1));
-        assert_eq!((s.ui.focus.as_str(), s.ui.alert_sel), (ALERTS_ID, 1));
-        s.click(ALERTS_ID, Some(3));
-        assert_eq!(s.ui.alert_sel, 1, "below the last alert: the selection stays");
-        s.click(ALERTS_ID, None);
-        assert_eq!(s.ui.alert_sel, 1, "on the border or header: the selection stays");
-        assert!(s.scroll(true));
-        assert_eq!(s.ui.alert_sel, 2);
-        assert!(s.scroll(false));
-        assert_eq!(s.ui.alert_sel, 1);
-        s.click("errors", Some(0));
-        assert_eq!((s.ui.focus.as_str(), s.ui.alert_sel), ("errors", 1), "rows of other panels select nothing");
-        s.handle_key(ch('?'));
-        s.scroll(true);
-        assert_eq!(
-            (s.ui.focus.as_str(), s.ui.modal.clone()),
-            ("errors", Some(Modal::Help)),
-            "the wheel goes where keys go"
-        );
-    }
-
-    #[test]
-    fn health_of_an_unknown_environment_is_added() {
-        let mut s = fixture::empty();
-        s.apply(Event::Health {
-            env: "canary".into(),
-            health: EnvHealth { health: Health::Up, ..EnvHealth::default() },
-        });
-        assert_eq!(s.envs.last().unwrap().name, "canary");
-        assert_eq!(s.health.len(), s.envs.len());
-    }
-}
+mod tests;

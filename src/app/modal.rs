@@ -22,4 +22,9 @@ pub enum Modal {
     LogSearch,
     /// A yes/no (or type-the-name) confirmation of an action.
     Confirm(Confirm),
+    /// An environment's deploy, rollback or promotion as it runs (and how it ended): Esc closes it
+    /// and the operation goes on, `c` cancels it.
+    Operation { env: String },
+    /// An environment's deploy history; `scroll` rows skipped from the newest.
+    History { env: String, scroll: usize },
 }

@@ -24,12 +24,12 @@ pub fn draw(pal: &Palette, f: &mut Frame, area: Rect, c: &Confirm) {
             lines.push(Line::from(Span::styled(c.question.clone(), pal.title().add_modifier(Modifier::BOLD))));
         }
     }
-    // Rows beyond one per line: the note's wrapped rows, and a blank row under it.
-    let mut extra = 0;
+    // Rows beyond one per line: a long question's wrapped rows, the note's, and a blank row under it.
+    let mut extra = if c.protected.is_none() { wrapped_rows(&c.question, WIDTH - 2) - 1 } else { 0 };
     if let Some(note) = &c.note {
         lines.push(Line::raw(""));
         lines.push(Line::from(Span::styled(note.clone(), pal.fg(pal.warn))));
-        extra = wrapped_rows(note, WIDTH - 2);
+        extra += wrapped_rows(note, WIDTH - 2);
     }
     let h = lines.len() as u16 + extra + 2;
     let r = centered(area, WIDTH, h);

@@ -1,5 +1,5 @@
 //! Drawing the `d` dialog's version picker (state and keys: `app::deploy_dialog`; its
-//! confirmation is drawn by `confirm`). It says plainly that only the trigger is built.
+//! confirmation is drawn by `confirm`).
 
 use super::theme::Palette;
 use super::widgets::{centered, fact_lines, overlay_block};
@@ -35,11 +35,9 @@ pub fn draw(pal: &Palette, f: &mut Frame, area: Rect, d: &DeployDialog) {
     if shown.len() > start + ROWS {
         lines.push(Line::from(Span::styled(format!("  … {} more", shown.len() - start - ROWS), pal.dim())));
     }
-    lines.push(Line::raw(""));
-    lines.push(Line::from(Span::styled(D::ONLY_TRIGGER, pal.fg(pal.warn))));
     let w = 64u16;
-    // The warning wraps to three lines (two more than counted), plus the border.
-    let h = lines.len() as u16 + 2 + 2;
+    // Plus the border.
+    let h = lines.len() as u16 + 2;
     let r = centered(area, w, h);
     f.render_widget(Clear, r);
     let title = format!("{} to {}", D::TITLE, d.env);

@@ -8,6 +8,9 @@ use ratatui::layout::Rect;
 #[derive(Debug, Default, Clone)]
 pub struct Placement {
     pub header: Rect,
+    /// Under the header: the deploy operations' status and interrupted-operation banners
+    /// (`State::header_lines`), one row each; none when there is nothing to say.
+    pub status: Option<Rect>,
     pub footer: Rect,
     pub panels: Vec<(String, Rect)>,
     /// Panels that did not fit, shown by name on `more`.
@@ -39,7 +42,13 @@ pub fn place(state: &State, area: Rect) -> Placement {
     }
     p.header = Rect { height: 1, ..area };
     p.footer = Rect { y: area.bottom() - 1, height: 1, ..area };
-    let body = Rect { y: area.y + 1, height: area.height - 2, ..area };
+    // Status rows only while the body keeps a few rows of its own.
+    let lines = state.header_lines().len() as u16;
+    let status_h = lines.min(area.height.saturating_sub(6) / 4);
+    if status_h > 0 {
+        p.status = Some(Rect { y: area.y + 1, height: status_h, ..area });
+    }
+    let body = Rect { y: area.y + 1 + status_h, height: area.height - 2 - status_h, ..area };
     if state.ui.zoom {
         p.panels.push((state.ui.focus.clone(), body));
         return p;

@@ -1,7 +1,7 @@
 //! Colours. Meaning is always carried by a symbol or a word as well (✔ ✖ ⚠ ●), so `NO_COLOR`
 //! (no colours at all) and the 16-colour theme lose nothing but decoration.
 
-use crate::app::{AlertState, Health};
+use crate::app::{AlertState, CheckOutcome, Health};
 use crate::config::Theme;
 use ratatui::style::{Color, Modifier, Style};
 
@@ -132,6 +132,14 @@ impl Palette {
         }
     }
 
+    pub fn check(&self, c: CheckOutcome) -> Style {
+        match c {
+            CheckOutcome::Success => self.fg(self.ok),
+            CheckOutcome::Failure => self.fg(self.bad).add_modifier(Modifier::BOLD),
+            CheckOutcome::Inconclusive | CheckOutcome::Error => self.fg(self.warn),
+        }
+    }
+
     pub fn alert(&self, s: AlertState, severity: &str) -> Style {
         match s {
             AlertState::Resolved => self.dim(),
@@ -150,6 +158,17 @@ pub fn health_symbol(h: Health) -> &'static str {
         Health::Down => "✖",
         Health::Stale => "⚠",
         Health::Unknown => "?",
+    }
+}
+
+/// A gate's or a health check's verdict: ✔ passed, ✖ failed, ? no data (inconclusive), ⚠ could
+/// not be measured (error).
+pub fn check_symbol(c: CheckOutcome) -> &'static str {
+    match c {
+        CheckOutcome::Success => "✔",
+        CheckOutcome::Failure => "✖",
+        CheckOutcome::Inconclusive => "?",
+        CheckOutcome::Error => "⚠",
     }
 }
 

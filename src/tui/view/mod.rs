@@ -4,7 +4,9 @@
 
 mod alerts;
 mod chart;
+mod history;
 mod logs;
+mod operation;
 mod overlays;
 mod overview;
 mod panel;
@@ -14,6 +16,7 @@ use super::layout::{self, Placement};
 use super::theme::{health_symbol, Palette};
 use super::widgets::block;
 use super::{confirm, deploy_dialog, format};
+use crate::app::deploy_ops::Tone;
 use crate::app::{strings as S, Modal, State, ALERTS_ID, LOGS_ID, OVERVIEW_ID};
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
@@ -26,6 +29,9 @@ pub fn view(state: &State, f: &mut Frame) {
     let pal = Palette::with_depth(state.ui.theme, state.ui.no_color, state.ui.truecolor);
     let place = layout::place(state, area);
     header(state, &pal, f, place.header);
+    if let Some(r) = place.status {
+        status_rows(state, &pal, f, r);
+    }
     for (id, r) in &place.panels {
         panel(state, &pal, f, id, *r);
     }
@@ -34,7 +40,7 @@ pub fn view(state: &State, f: &mut Frame) {
     // What is open on top: one thing at most.
     match &state.ui.modal {
         None => {}
-        Some(Modal::Help) => overlays::help(&pal, f, area),
+        Some(Modal::Help) => overlays::help(&pal, f, area, state.read_only),
         Some(Modal::AlertDetails) => alerts::alert_details(state, &pal, f, area),
         Some(Modal::SilencePicker(i)) => overlays::silence_picker(state, &pal, f, area, *i),
         Some(Modal::Deploy(d)) => deploy_dialog::draw(&pal, f, area, d),
@@ -42,6 +48,8 @@ pub fn view(state: &State, f: &mut Frame) {
         Some(Modal::LogDetails { env, seq }) => logs::record_details(state, &pal, f, area, env, *seq),
         Some(Modal::LogCorrelate(id)) => logs::correlated(state, &pal, f, area, id),
         Some(Modal::LogSearch) => search_line(state, &pal, f, place.footer),
+        Some(Modal::Operation { env }) => operation::draw(state, &pal, f, area, env),
+        Some(Modal::History { env, scroll }) => history::draw(state, &pal, f, area, env, *scroll),
     }
 }
 
@@ -68,39 +76,12 @@ fn header(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
     let (firing, quiet) = state.firing();
     let mut right = vec![];
     if state.read_only {
+        // Loud and in words: an observer must know at a glance that keys will be refused.
         right.push(Span::styled(
-            format!("{} ", crate::app::strings::READ_ONLY),
-            pal.fg(pal.warn).add_modifier(Modifier::BOLD),
+            format!(" {} ", S::READ_ONLY),
+            pal.fg(pal.warn).add_modifier(Modifier::BOLD | Modifier::REVERSED),
         ));
-    }
-    // A running operation shows in every view, and so does how the last one ended.
-    if let Some(p) = state.running_op().or_else(|| state.deploy_ops.values().max_by_key(|p| p.started)) {
-        let (text, style) = match p.last {
-            None => {
-                let step = match p.phase {
-                    crate::model::Phase::Verify | crate::model::Phase::RollbackVerify => {
-                        format!("{} {}/{}", p.phase.as_str(), p.checks_done, p.checks_total)
-                    }
-                    crate::model::Phase::Bake => {
-                        let left = p.bake_until.map(|u| (u - state.now).max(0) / 1000).unwrap_or(0);
-                        format!("bake {left}s left")
-                    }
-                    other => other.as_str().to_string(),
-                };
-                (format!("⟳ {} {} {} · {step}  ", p.env, p.kind.as_str(), p.version), pal.fg(pal.warn))
-            }
-            Some(f) => {
-                let style = match f {
-                    crate::model::Final::Verified | crate::model::Final::DryRun => pal.fg(pal.ok),
-                    crate::model::Final::RollbackFailed => pal.fg(pal.bad).add_modifier(Modifier::BOLD),
-                    _ => pal.fg(pal.warn),
-                };
-                (format!("{} {} {}: {}  ", p.env, p.kind.as_str(), p.version, f.as_str()), style)
-            }
-        };
-        if !narrow {
-            right.push(Span::styled(text, style));
-        }
+        right.push(Span::raw(" "));
     }
     if firing > 0 {
         let style = pal.fg(pal.bad).add_modifier(Modifier::BOLD);
@@ -150,6 +131,28 @@ fn header(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
     }
     f.render_widget(Paragraph::new(Line::from(left)), Rect { width: r.width.saturating_sub(rw + 1), ..r });
     f.render_widget(Paragraph::new(right), Rect { x: r.right() - rw, width: rw, ..r });
+}
+
+/// The deploy status under the header: running operations and recent outcomes on the first row,
+/// each interrupted operation's banner on a row of its own.
+fn status_rows(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
+    for (i, items) in state.header_lines().iter().take(r.height as usize).enumerate() {
+        let mut spans = vec![Span::raw(" ")];
+        for (j, it) in items.iter().enumerate() {
+            if j > 0 {
+                spans.push(Span::styled("   ", pal.dim()));
+            }
+            let style = match it.tone {
+                Tone::Running => pal.title(),
+                Tone::Good => pal.fg(pal.ok),
+                Tone::Warn => pal.fg(pal.warn).add_modifier(Modifier::BOLD),
+                Tone::Loud => pal.fg(pal.bad).add_modifier(Modifier::BOLD | Modifier::REVERSED),
+            };
+            spans.push(Span::styled(it.text.clone(), style));
+        }
+        let row = Rect { y: r.y + i as u16, height: 1, ..r };
+        f.render_widget(Paragraph::new(Line::from(spans)), row);
+    }
 }
 
 fn footer(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
