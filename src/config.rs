@@ -96,6 +96,195 @@ pub struct Environment {
     pub deploy: Option<DeployConfig>,
     /// The stage before this one: `promote` deploys the version verified there.
     pub promote_from: Option<String>,
+    /// The environment's parts (API, database, cache, workers), each with its own health check.
+    #[serde(default)]
+    pub components: Vec<ComponentConfig>,
+    /// How fresh the last good backup must be, and where to read it.
+    pub backup: Option<BackupConfig>,
+}
+
+/// One component's check, timed and judged as Docker's HEALTHCHECK is (design §10, README
+/// "Components"). One flat table for the three kinds so that a field of another kind is named in
+/// the error ("`argv` is for kind = \"command\"") instead of serde's untagged-enum shrug.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentConfig {
+    pub name: String,
+    pub kind: ComponentKind,
+    /// http: the URL (`https://` unless a scheme is given).
+    pub url: Option<String>,
+    /// http: the statuses that pass (default: any 2xx).
+    #[serde(default)]
+    pub expect_status: Vec<u16>,
+    /// http: a regex the body must match.
+    pub body_regex: Option<String>,
+    /// http: verify the server's certificate (on by default; off for a self-signed internal one).
+    #[serde(default = "yes")]
+    pub tls_verify: bool,
+    /// tcp: `host:port`.
+    pub address: Option<String>,
+    /// tcp: bytes sent after connecting (`\r\n` written as in TOML strings).
+    pub send: Option<String>,
+    /// tcp: the reply must start with this (`+PONG`).
+    pub expect: Option<String>,
+    /// command: the program and its arguments, run without a shell.
+    #[serde(default)]
+    pub argv: Vec<String>,
+    #[serde(default = "default_component_interval", deserialize_with = "duration::de")]
+    pub interval: Duration,
+    #[serde(default = "default_component_interval", deserialize_with = "duration::de")]
+    pub timeout: Duration,
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    #[serde(default, deserialize_with = "duration::de")]
+    pub start_period: Duration,
+    #[serde(default = "default_start_interval", deserialize_with = "duration::de")]
+    pub start_interval: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ComponentKind {
+    Http,
+    Tcp,
+    Command,
+}
+
+impl ComponentConfig {
+    /// What is wrong with this check's fields for its kind, in words.
+    pub fn problem(&self) -> Option<String> {
+        let kind = self.kind.as_str();
+        let other = |field: &str, of: &str| Some(format!("`{field}` is for kind = \"{of}\", not \"{kind}\""));
+        let http = self.url.is_some() || !self.expect_status.is_empty() || self.body_regex.is_some();
+        let tcp = self.address.is_some() || self.send.is_some() || self.expect.is_some();
+        match self.kind {
+            ComponentKind::Http if self.url.as_deref().is_none_or(|u| u.trim().is_empty()) => {
+                return Some("kind = \"http\" needs `url`".into())
+            }
+            ComponentKind::Tcp if self.address.as_deref().is_none_or(|a| a.trim().is_empty()) => {
+                return Some("kind = \"tcp\" needs `address = \"host:port\"`".into())
+            }
+            ComponentKind::Command if self.argv.is_empty() => {
+                return Some("kind = \"command\" needs `argv = [\"program\", ...]`".into())
+            }
+            _ => {}
+        }
+        if self.kind != ComponentKind::Http && http {
+            return other("url/expect_status/body_regex", "http");
+        }
+        if self.kind != ComponentKind::Tcp && tcp {
+            return other("address/send/expect", "tcp");
+        }
+        if self.kind != ComponentKind::Command && !self.argv.is_empty() {
+            return other("argv", "command");
+        }
+        if let Some(r) = &self.body_regex {
+            if let Err(e) = regex::Regex::new(r) {
+                return Some(format!("body_regex: {e}"));
+            }
+        }
+        if let Some(a) = &self.address {
+            if a.rsplit_once(':').is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err()) {
+                return Some(format!("address {a:?} is not host:port"));
+            }
+        }
+        if self.retries == 0 {
+            return Some("retries must be at least 1".into());
+        }
+        if self.interval.is_zero() || self.timeout.is_zero() || self.start_interval.is_zero() {
+            return Some("interval, timeout and start_interval must be more than 0s".into());
+        }
+        None
+    }
+}
+
+impl ComponentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ComponentKind::Http => "http",
+            ComponentKind::Tcp => "tcp",
+            ComponentKind::Command => "command",
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+// Docker's defaults: interval 30s, timeout 30s, retries 3, start_interval 5s.
+fn default_component_interval() -> Duration {
+    Duration::from_secs(30)
+}
+fn default_retries() -> u32 {
+    3
+}
+fn default_start_interval() -> Duration {
+    Duration::from_secs(5)
+}
+
+/// Backup freshness: a policy, and either a command printing JSON (restic, pgBackRest) or a PromQL
+/// expression over the scraped data.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupConfig {
+    /// "continuous" (15m), "hourly", "daily", or a duration: the oldest a good backup may be.
+    #[serde(deserialize_with = "de_policy")]
+    pub policy: Duration,
+    /// A command printing the latest backup as JSON (`restic snapshots --json --latest 1`,
+    /// `pgbackrest info --output json`), run every `interval`.
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// The command's output format; detected from the JSON when unset.
+    pub format: Option<BackupFormat>,
+    /// A PromQL expression: the last success as a Unix timestamp, or its age (`kind = "age"`).
+    pub expr: Option<String>,
+    #[serde(default)]
+    pub kind: BackupValueKind,
+    #[serde(default = "default_backup_interval", deserialize_with = "duration::de")]
+    pub interval: Duration,
+    #[serde(default = "default_backup_timeout", deserialize_with = "duration::de")]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackupFormat {
+    Restic,
+    Pgbackrest,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackupValueKind {
+    /// The expression returns when the last good backup finished (Unix seconds).
+    #[default]
+    Timestamp,
+    /// The expression returns how long ago it finished (seconds).
+    Age,
+}
+
+fn default_backup_interval() -> Duration {
+    Duration::from_secs(600)
+}
+fn default_backup_timeout() -> Duration {
+    Duration::from_secs(60)
+}
+
+/// The named policies, as the reference team's backup plan names them.
+pub fn backup_policy(s: &str) -> Result<Duration, String> {
+    match s.trim() {
+        "continuous" => Ok(Duration::from_secs(15 * 60)),
+        "hourly" => Ok(Duration::from_secs(3600)),
+        "daily" => Ok(Duration::from_secs(86_400)),
+        other => duration::parse(other).map_err(|e| {
+            format!("backup policy {other:?}: expected \"continuous\", \"hourly\", \"daily\" or a duration ({e})")
+        }),
+    }
+}
+
+fn de_policy<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let s = String::deserialize(d)?;
+    backup_policy(&s).map_err(serde::de::Error::custom)
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -451,6 +640,48 @@ impl Config {
             for s in &env.scrape {
                 if s.urls.is_empty() {
                     return Err(self.invalid_at(at(&s.job), format!("scrape job {:?} has no urls", s.job)));
+                }
+            }
+            // Positions: the component's name after the environment's, else the environment's.
+            let env_pos = text.find(&format!("\"{}\"", env.name)).unwrap_or(0);
+            let near = |needle: &str| {
+                let p = text[env_pos..].find(needle).map(|p| p + env_pos).unwrap_or(env_pos);
+                line_col(text, p)
+            };
+            let mut names = std::collections::HashSet::new();
+            for c in &env.components {
+                let here = near(&format!("\"{}\"", c.name));
+                let bad = |m: String| {
+                    Err(self.invalid_at(here, format!("environment {:?}: component {:?}: {m}", env.name, c.name)))
+                };
+                if c.name.trim().is_empty() {
+                    return Err(self.invalid_at(
+                        near("components"),
+                        format!("environment {:?}: a component has an empty name", env.name),
+                    ));
+                }
+                if !names.insert(c.name.as_str()) {
+                    return bad("defined twice".into());
+                }
+                if let Some(m) = c.problem() {
+                    return bad(m);
+                }
+            }
+            if let Some(b) = &env.backup {
+                let here = near("backup");
+                let bad = |m: String| Err(self.invalid_at(here, format!("environment {:?}: backup: {m}", env.name)));
+                match (b.command.is_empty(), &b.expr) {
+                    (true, None) => return bad("needs `command = [...]` or `expr = \"...\"`".into()),
+                    (false, Some(_)) => return bad("give `command` or `expr`, not both".into()),
+                    (_, Some(e)) => {
+                        if let Err(err) = crate::promql::parse(e) {
+                            return bad(format!("expr: {err}"));
+                        }
+                    }
+                    _ => {}
+                }
+                if b.policy.is_zero() || b.timeout.is_zero() || b.interval.is_zero() {
+                    return bad("policy, interval and timeout must be more than 0s".into());
                 }
             }
         }

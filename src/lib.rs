@@ -2,8 +2,11 @@
 //! the terminal; only `main` wires `tui` to them.
 
 pub mod app;
+pub mod backup;
 pub mod cli;
 pub mod clock;
+pub mod command;
+pub mod components;
 pub mod config;
 pub mod demo;
 pub mod deploy;

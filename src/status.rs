@@ -26,6 +26,12 @@ pub struct EnvStatus {
     /// The operation running now on this environment (from its lock), e.g. "deploy 1.6.0 by alice".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operation: Option<String>,
+    /// Each component's verdict (design §10 `components`), in config order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<crate::model::ComponentStatus>,
+    /// Backup freshness, when the environment has a `backup`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup: Option<crate::model::BackupStatus>,
 }
 
 /// An alert as `status` reports it.
@@ -47,8 +53,11 @@ pub struct Report {
 }
 
 impl Report {
+    /// Every environment up and none of its components unhealthy.
     pub fn all_up(&self) -> bool {
-        self.environments.iter().all(|e| e.health == "up")
+        self.environments.iter().all(|e| {
+            e.health == "up" && e.components.iter().all(|c| c.state != crate::model::ComponentState::Unhealthy)
+        })
     }
 
     /// Exit 1 also when a critical alert fires, even with every environment up.
@@ -57,16 +66,9 @@ impl Report {
     }
 }
 
-/// Alerts per environment from the configured rules, evaluated once over one scrape of every
-/// target: what a single scrape allows (a `rate()` needs two samples, so rate-based rules stay
-/// quiet here; a `for:` keeps its alert pending). Rule file problems are returned as warnings.
-async fn evaluate_alerts(cfg: &Config) -> (HashMap<String, Vec<StatusAlert>>, Vec<String>) {
-    let mut by_env: HashMap<String, Vec<StatusAlert>> = HashMap::new();
-    let mut rules = match crate::rules::load_from_config(cfg) {
-        Ok(Some(r)) => r,
-        Ok(None) => return (by_env, vec![]),
-        Err(errs) => return (by_env, errs.iter().map(|e| format!("rules: {e}")).collect()),
-    };
+/// One scrape of every target into a fresh store: what a single scrape allows (a `rate()` needs
+/// two samples, so rate-based rules stay quiet here; a `for:` keeps its alert pending).
+async fn scrape_once(cfg: &Config) -> Storage {
     let client = crate::net::client();
     let targets: Vec<Target> = cfg
         .environments
@@ -79,7 +81,19 @@ async fn evaluate_alerts(cfg: &Config) -> (HashMap<String, Vec<StatusAlert>>, Ve
     for (t, o) in targets.into_iter().zip(&outcomes) {
         TargetState::new(t).ingest(&mut storage, o, now);
     }
-    for a in rules.eval(&mut storage, now) {
+    storage
+}
+
+/// Alerts per environment from the configured (and built-in) rules, evaluated once over the
+/// store. Rule file problems are returned as warnings.
+fn evaluate_alerts(cfg: &Config, storage: &mut Storage, now: i64) -> (HashMap<String, Vec<StatusAlert>>, Vec<String>) {
+    let mut by_env: HashMap<String, Vec<StatusAlert>> = HashMap::new();
+    let mut rules = match crate::rules::load_from_config(cfg) {
+        Ok(Some(r)) => r,
+        Ok(None) => return (by_env, vec![]),
+        Err(errs) => return (by_env, errs.iter().map(|e| format!("rules: {e}")).collect()),
+    };
+    for a in rules.eval(storage, now) {
         let v = a.to_view();
         if v.state == AlertState::Resolved {
             continue;
@@ -95,41 +109,70 @@ async fn evaluate_alerts(cfg: &Config) -> (HashMap<String, Vec<StatusAlert>>, Ve
     (by_env, vec![])
 }
 
+/// Every environment's backup source read once (commands run, expressions over `storage`).
+async fn read_backups(cfg: &Config) -> Vec<(String, Result<crate::backup::formats::Latest, String>)> {
+    let reads = cfg.environments.iter().filter_map(|e| {
+        let b = e.backup.as_ref().filter(|b| !b.command.is_empty())?;
+        Some(async move { (e.name.clone(), crate::backup::read_command(b).await) })
+    });
+    futures::future::join_all(reads).await
+}
+
 /// Poll every environment once and build the report; `deploy_dir` holds the deploy journals.
 pub async fn poll(cfg: &Config, deploy_dir: &std::path::Path) -> Report {
     let client = crate::net::client();
     let checks = cfg.environments.iter().map(|env| {
         let client = &client;
         async move {
-            let Some(h) = &env.health else {
-                return EnvStatus {
-                    name: env.name.clone(),
-                    health: "stale",
-                    latency_ms: None,
-                    version: None,
-                    reason: Some("no health check configured".into()),
-                    alerts: vec![],
-                    interrupted: None,
-                    operation: None,
-                };
-            };
-            let r = health::check_once(client, h).await;
-            EnvStatus {
+            let mut e = EnvStatus {
                 name: env.name.clone(),
-                health: if r.up { "up" } else { "down" },
-                latency_ms: r.latency_ms.map(|l| (l * 10.0).round() / 10.0),
-                version: r.version,
-                reason: r.reason,
+                health: "stale",
+                latency_ms: None,
+                version: None,
+                reason: Some("no health check configured".into()),
                 alerts: vec![],
                 interrupted: None,
                 operation: None,
+                components: vec![],
+                backup: None,
+            };
+            if let Some(h) = &env.health {
+                let r = health::check_once(client, h).await;
+                e.health = if r.up { "up" } else { "down" };
+                e.latency_ms = r.latency_ms.map(|l| (l * 10.0).round() / 10.0);
+                e.version = r.version;
+                e.reason = r.reason;
             }
+            e
         }
     });
-    let (mut environments, (mut alerts, warnings)) =
-        tokio::join!(futures::future::join_all(checks), evaluate_alerts(cfg));
+    let (mut environments, components, backup_reads, mut storage) = tokio::join!(
+        futures::future::join_all(checks),
+        crate::components::verdicts(&cfg.environments),
+        read_backups(cfg),
+        scrape_once(cfg)
+    );
+    let now = crate::engine::now_ms();
+    for c in &components {
+        crate::components::record_series(&mut storage, c, now);
+    }
+    let mut backups = HashMap::new();
+    for env in &cfg.environments {
+        let Some(b) = &env.backup else { continue };
+        let mut t = crate::backup::Tracker::new(&env.name, b);
+        match backup_reads.iter().find(|(n, _)| *n == env.name) {
+            Some((_, got)) => t.record(got.clone(), now),
+            None => t.record_value(crate::backup::eval_expr(&storage, b, now), now),
+        }
+        let st = t.status(now);
+        crate::backup::record_series(&mut storage, &st, now);
+        backups.insert(env.name.clone(), st);
+    }
+    let (mut alerts, warnings) = evaluate_alerts(cfg, &mut storage, now);
     for e in &mut environments {
         e.alerts = alerts.remove(&e.name).unwrap_or_default();
+        e.components = components.iter().filter(|c| c.env == e.name).cloned().collect();
+        e.backup = backups.remove(&e.name);
         if cfg.environment(&e.name).is_some_and(|c| c.deploy.is_some()) {
             e.interrupted = crate::deploy::journal::History::load(deploy_dir, &e.name).interrupted();
             e.operation = crate::deploy::lock::holder(deploy_dir, &e.name)
@@ -177,6 +220,28 @@ pub fn table(r: &Report) -> String {
             }
             detail.push_str(&format!("{} {} ({})", a.state, a.name, a.severity));
         }
+        let mut push = |t: String| {
+            if !detail.is_empty() {
+                detail.push_str("; ");
+            }
+            detail.push_str(&t);
+        };
+        for c in e.components.iter().filter(|c| c.state != crate::model::ComponentState::Healthy) {
+            let why = c.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
+            push(format!("{} {}{why}", c.name, c.state.as_str()));
+        }
+        if let Some(b) = &e.backup {
+            let age = b.age_seconds.map(|a| crate::duration::format(std::time::Duration::from_secs(a)));
+            let mut t = format!(
+                "backup {} ({})",
+                b.state.as_str(),
+                age.map(|a| format!("{a} old")).unwrap_or("none known".into())
+            );
+            if let Some(err) = &b.last_attempt.error {
+                t.push_str(&format!(", last read failed: {err}"));
+            }
+            push(t);
+        }
         if let Some(op) = &e.operation {
             detail.push_str(&format!("{}running: {op}", if detail.is_empty() { "" } else { "; " }));
         }
@@ -221,6 +286,8 @@ mod tests {
                     alerts: vec![],
                     interrupted: None,
                     operation: None,
+                    components: vec![],
+                    backup: None,
                 },
                 EnvStatus {
                     name: "staging".into(),
@@ -236,6 +303,8 @@ mod tests {
                     }],
                     interrupted: None,
                     operation: None,
+                    components: vec![],
+                    backup: None,
                 },
             ],
             warnings: vec![],

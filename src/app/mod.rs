@@ -117,6 +117,10 @@ pub struct State {
     pub deploy_requested: BTreeMap<String, (Millis, String)>,
     /// Per environment: its history as the engine last read it from the journal.
     pub deploy_history: BTreeMap<String, DeployHistory>,
+    /// Per environment: its components in config order, as last checked.
+    pub components: BTreeMap<String, Vec<crate::model::ComponentStatus>>,
+    /// Per environment with a `backup`: its freshness as last read.
+    pub backups: BTreeMap<String, crate::model::BackupStatus>,
     /// Keys of the critical alerts firing in the last snapshot, to tell when a new one starts.
     critical_firing: std::collections::BTreeSet<String>,
     /// A new critical alert started firing since the loop last rang the bell.
@@ -189,6 +193,8 @@ impl State {
             deploy_trail: BTreeMap::new(),
             deploy_requested: BTreeMap::new(),
             deploy_history: BTreeMap::new(),
+            components: BTreeMap::new(),
+            backups: BTreeMap::new(),
             critical_firing: Default::default(),
             bell: false,
             ui: UiState {
@@ -232,6 +238,18 @@ impl State {
         s.promote_from =
             cfg.environments.iter().filter_map(|e| Some((e.name.clone(), e.promote_from.clone()?))).collect();
         s.read_only = cfg.general.read_only;
+        // Components are listed (starting) before their first check answers.
+        let now = crate::clock::wall_ms();
+        s.components = cfg
+            .environments
+            .iter()
+            .filter(|e| !e.components.is_empty())
+            .map(|e| {
+                let list =
+                    e.components.iter().map(|c| crate::components::Tracker::new(&e.name, c, now).status().clone());
+                (e.name.clone(), list.collect())
+            })
+            .collect();
         s
     }
 
@@ -276,6 +294,16 @@ impl State {
             Event::Markers(m) => self.markers = m,
             Event::Deploy(p) => self.fold_deploy(p),
             Event::DeployHistory(h) => self.fold_history(h),
+            Event::Component(c) => {
+                let list = self.components.entry(c.env.clone()).or_default();
+                match list.iter_mut().find(|x| x.name == c.name) {
+                    Some(x) => *x = c,
+                    None => list.push(c),
+                }
+            }
+            Event::Backup(b) => {
+                self.backups.insert(b.env.clone(), b);
+            }
             Event::Notice(s) => self.notice(s),
             Event::Stats(s) => self.stats = s,
             Event::Logs(batch) => {

@@ -5,6 +5,7 @@
 //! Traffic is simulated lazily (see `sim`): an unwatched fleet uses no CPU.
 
 mod applog;
+mod datastores;
 mod expo;
 mod server;
 mod sim;
@@ -41,6 +42,10 @@ pub struct DemoEnv {
     pub protected: bool,
     pub api: SocketAddr,
     pub workers: [SocketAddr; 2],
+    /// Its database (enough of PostgreSQL's protocol for `pg_isready`).
+    pub db: SocketAddr,
+    /// Its cache (enough of Redis's protocol for `PING`).
+    pub cache: SocketAddr,
     state: Arc<ApiState>,
 }
 
@@ -111,7 +116,11 @@ impl Fleet {
                 fleet.tasks.push(t);
                 *w = addr;
             }
-            fleet.envs.push(DemoEnv { name, protected: name == "production", api, workers, state });
+            let (db, t) = datastores::postgres().await?;
+            fleet.tasks.push(t);
+            let (cache, t) = datastores::redis(name, started).await?;
+            fleet.tasks.push(t);
+            fleet.envs.push(DemoEnv { name, protected: name == "production", api, workers, db, cache, state });
         }
         Ok(fleet)
     }
@@ -160,6 +169,28 @@ impl Fleet {
                 writeln!(t, "  {{ job = \"scraper-worker\", urls = [{}, {}], interval = \"5s\" }},", q(&w1), q(&w2));
             let _ = writeln!(t, "]");
             let _ = writeln!(t, "logs = {{ kind = \"http\", url = {}, interval = \"1s\" }}", q(&format!("{api}/logs")));
+            // Checked as compose checks them, on a demo's shorter clock.
+            let timing = "interval = \"5s\", timeout = \"2s\", retries = 3";
+            let _ = writeln!(t, "components = [");
+            let _ = writeln!(
+                t,
+                "  {{ name = \"api\", kind = \"http\", url = {}, {timing} }},",
+                q(&format!("{api}/health"))
+            );
+            let _ = writeln!(t, "  {{ name = \"db\", kind = \"tcp\", address = {}, {timing} }},", q(&e.db.to_string()));
+            let _ = writeln!(
+                t,
+                "  {{ name = \"redis\", kind = \"tcp\", address = {}, send = \"PING\\r\\n\", expect = \"+PONG\", {timing} }},",
+                q(&e.cache.to_string())
+            );
+            let _ = writeln!(t, "]");
+            let policy = match e.name {
+                "production" => "continuous",
+                "staging" => "hourly",
+                _ => "daily",
+            };
+            let expr = format!("max(revolvr_backup_last_success_timestamp_seconds{{env=\"{}\"}})", e.name);
+            let _ = writeln!(t, "backup = {{ policy = {}, expr = {} }}", q(policy), q(&expr));
             let versions: Vec<String> = OFFERED_VERSIONS.iter().map(|v| q(v)).collect();
             let token = if self.token { format!(", token_env = {}", q(TOKEN_ENV)) } else { String::new() };
             let _ = writeln!(
@@ -195,10 +226,12 @@ impl Fleet {
         }
         let _ = write!(
             s,
-            "A scraper incident starts about {}s after start ({} {}).",
+            "A scraper incident starts about {}s after start ({} {}); {}'s redis stops answering about {}s in.",
             INCIDENT.start.as_secs(),
             INCIDENT.env,
-            INCIDENT.platform
+            INCIDENT.platform,
+            datastores::REDIS_INCIDENT.env,
+            datastores::REDIS_INCIDENT.start.as_secs()
         );
         s
     }

@@ -149,7 +149,7 @@ async fn run(
     extra: &[(String, String)],
     out: &mut (dyn FnMut(&str, &str) + Send),
 ) -> command::RunOutcome {
-    let spec = Spec { argv: &argv, env_allow: &d.env_allow, extra_env: extra, timeout: d.timeout };
+    let spec = Spec { argv: &argv, env_allow: &d.env_allow, extra_env: extra, timeout: d.timeout, inherit: false };
     let mut on_line = |s: Stream, line: &str| out(if s == Stream::Stderr { "stderr" } else { "stdout" }, line);
     command::run(&spec, &mut on_line).await
 }

@@ -13,7 +13,7 @@
 pub mod access;
 pub mod audit;
 pub mod cli;
-pub mod command;
+pub use crate::command;
 pub mod flow;
 pub mod gates;
 pub mod http;

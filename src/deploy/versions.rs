@@ -142,7 +142,13 @@ async fn fetch_command(
     timeout: Option<Duration>,
     env_allow: &[String],
 ) -> Result<Vec<String>, String> {
-    let spec = command::Spec { argv, env_allow, extra_env: &[], timeout: timeout.unwrap_or(DEFAULT_COMMAND_TIMEOUT) };
+    let spec = command::Spec {
+        argv,
+        env_allow,
+        extra_env: &[],
+        timeout: timeout.unwrap_or(DEFAULT_COMMAND_TIMEOUT),
+        inherit: false,
+    };
     let got = command::capture(&spec, BODY_LIMIT).await;
     let name = crate::sanitize::line(argv.first().map(String::as_str).unwrap_or_default()).into_owned();
     match &got.outcome.exit {

@@ -102,6 +102,9 @@ pub(crate) struct Engine {
     alerts: alerts::Alerts,
     markers: markers::Markers,
     deploys: deploys::Deploys,
+    /// Each environment's backup freshness (command answers arrive; expressions are evaluated
+    /// here on the rule tick).
+    backups: Vec<crate::backup::Tracker>,
     /// Data arrived since panels were last evaluated.
     dirty: bool,
 }
@@ -122,6 +125,11 @@ impl Engine {
             alerts: alerts::Alerts::new(cfg, state_dir),
             markers: markers::Markers::default(),
             deploys,
+            backups: cfg
+                .environments
+                .iter()
+                .filter_map(|e| Some(crate::backup::Tracker::new(&e.name, e.backup.as_ref()?)))
+                .collect(),
             dirty: false,
         };
         for notice in eng.panels.take_notices().into_iter().chain(eng.alerts.take_notices()) {
@@ -164,6 +172,15 @@ impl Engine {
                 cmd = commands.recv() => {
                     let now = self.now();
                     self.on_command(cmd.unwrap_or(Command::Quit), now)
+                }
+                Some(status) = inp.components.recv() => {
+                    let now = self.now();
+                    self.on_component(status, now)
+                }
+                Some((env, got)) = inp.backups.recv() => {
+                    let now = self.now();
+                    self.on_backup_read(&env, got, now);
+                    ControlFlow::Continue(())
                 }
                 Some(outcome) = inp.deploy_outcomes.recv() => {
                     self.on_deploy_done(outcome);
@@ -258,7 +275,35 @@ impl Engine {
         let _ = self.events.try_send(self.deploys.history(&o.env));
     }
 
+    /// A component was checked: its state goes into the store (rules and panels see it) and on.
+    fn on_component(&mut self, status: crate::model::ComponentStatus, now: Millis) -> ControlFlow<()> {
+        crate::components::record_series(&mut self.storage, &status, now);
+        self.dirty = true;
+        match self.events.try_send(Event::Component(status)) {
+            Err(mpsc::error::TrySendError::Closed(_)) => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        }
+    }
+
+    fn on_backup_read(&mut self, env: &str, got: Result<crate::backup::formats::Latest, String>, now: Millis) {
+        if let Some(t) = self.backups.iter_mut().find(|t| t.env() == env) {
+            t.record(got, now);
+            let s = t.status(now);
+            crate::backup::record_series(&mut self.storage, &s, now);
+            let _ = self.events.try_send(Event::Backup(s));
+        }
+    }
+
     fn on_rule_tick(&mut self, now: Millis) {
+        // Backups first: an age grows between reads, and the overdue rule must see it.
+        for t in &mut self.backups {
+            if let Some(v) = t.expr().map(|e| crate::backup::eval_expr_text(&self.storage, e, t.kind(), now)) {
+                t.record_value(v, now);
+            }
+            let s = t.status(now);
+            crate::backup::record_series(&mut self.storage, &s, now);
+            let _ = self.events.try_send(Event::Backup(s));
+        }
         self.alerts.evaluate(&mut self.storage, now, &self.events);
     }
 

@@ -15,8 +15,12 @@ pub(super) struct Inputs {
     pub scrapes: mpsc::Receiver<(usize, ScrapeOutcome)>,
     pub healths: mpsc::Receiver<Event>,
     pub deploy_outcomes: mpsc::Receiver<DeployOutcome>,
-    /// Aborts the pollers when the engine stops.
+    pub components: mpsc::Receiver<crate::model::ComponentStatus>,
+    pub backups: mpsc::Receiver<(String, Result<crate::backup::formats::Latest, String>)>,
+    /// Abort the pollers, checkers and backup readers when the engine stops.
     _pollers: crate::health::Poller,
+    _checkers: crate::components::Checkers,
+    _readers: crate::backup::Readers,
 }
 
 pub(super) fn spawn(cfg: &Config, eng: &mut Engine) -> Inputs {
@@ -58,5 +62,20 @@ pub(super) fn spawn(cfg: &Config, eng: &mut Engine) -> Inputs {
         }
     });
 
-    Inputs { scrapes, healths, deploy_outcomes: eng.deploys.take_outcomes(), _pollers: pollers }
+    let (component_tx, components) = mpsc::channel(64);
+    let clock = eng.clock.clone();
+    let checkers = crate::components::spawn(&cfg.environments, move || clock.now(), component_tx);
+    let (backup_tx, backups) = mpsc::channel(16);
+    let readers = crate::backup::spawn(&cfg.environments, backup_tx);
+
+    Inputs {
+        scrapes,
+        healths,
+        deploy_outcomes: eng.deploys.take_outcomes(),
+        components,
+        backups,
+        _pollers: pollers,
+        _checkers: checkers,
+        _readers: readers,
+    }
 }

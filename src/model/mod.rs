@@ -4,12 +4,14 @@
 //! here has been through `sanitize` before it is sent.
 
 mod alert;
+mod component;
 mod deploy;
 mod health;
 pub mod log;
 mod panel;
 
 pub use alert::{AlertState, AlertView, Marker};
+pub use component::{BackupAttempt, BackupStatus, ComponentState, ComponentStatus, Freshness};
 pub use deploy::{
     CheckOutcome, DeployHistory, DeployProgress, Final, GateVerdict, HistoryRow, Interrupted, OpKind, Phase, Resolution,
 };
@@ -43,6 +45,10 @@ pub enum Event {
     Deploy(DeployProgress),
     /// An environment's deploy history (at start, after each operation, on request).
     DeployHistory(DeployHistory),
+    /// A component after a check.
+    Component(ComponentStatus),
+    /// An environment's backup freshness after its source was read.
+    Backup(BackupStatus),
 }
 
 #[derive(Debug, Clone, Default)]

@@ -30,13 +30,22 @@ pub fn cmd_test(files: &[PathBuf]) -> i32 {
     unittest::cmd_test(files)
 }
 
-/// The configured rule files, loaded and compiled; `None` when there are none.
+/// opsdeck's own alerts on the series it writes (components, backups).
+pub const BUILTIN_RULES: &str = include_str!("../../assets/builtin_rules.yml");
+pub const BUILTIN_RULES_PATH: &str = "<opsdeck built-in rules>";
+
+/// The configured rule files, plus the built-in ones when an environment has components or a
+/// backup, loaded and compiled; `None` when there are none.
 pub fn load_from_config(cfg: &crate::config::Config) -> Result<Option<RuleEngine<PromqlEvaluator>>, Vec<RuleError>> {
-    if cfg.alerting.rule_files.is_empty() {
+    let builtin = cfg.environments.iter().any(|e| !e.components.is_empty() || e.backup.is_some());
+    if cfg.alerting.rule_files.is_empty() && !builtin {
         return Ok(None);
     }
     let paths: Vec<PathBuf> = cfg.alerting.rule_files.iter().map(|p| cfg.resolve(p)).collect();
-    let set = RuleSet::load(&paths)?;
+    let mut set = RuleSet::load(&paths)?;
+    if builtin {
+        set.files.push(file::parse_rule_file(std::path::Path::new(BUILTIN_RULES_PATH), BUILTIN_RULES)?);
+    }
     let opts = crate::rules::EngineOptions {
         default_interval_ms: cfg.alerting.evaluation_interval.as_millis() as i64,
         external_labels: cfg.alerting.external_labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),

@@ -157,6 +157,8 @@ fn env(name: &str, c: HealthConfig) -> Environment {
         logs: None,
         deploy: None,
         promote_from: None,
+        components: vec![],
+        backup: None,
     }
 }
 

@@ -1,7 +1,8 @@
-//! The `command` deploy driver's runner (design §5 "Drivers"): one argv template, expanded and run
-//! without a shell, whose exit code is the verdict. Whatever the tool prints is shown live and kept
-//! for the journal, but never parsed for success: `kubectl`, `helm` and deploy scripts all say
-//! "done" in their own words, and all exit non-zero when they fail.
+//! A command run without a shell, bounded and in a process group of its own: the `command` deploy
+//! driver, version lists, component checks and backup commands all run through here. The exit code
+//! is the verdict; whatever the tool prints is shown and kept, but never parsed for success by the
+//! deploy driver: `kubectl`, `helm` and deploy scripts all say "done" in their own words, and all
+//! exit non-zero when they fail.
 //!
 //! The timeout is mandatory, not a nicety: `kubectl rollout status` waits for ever on a rollout that
 //! never progresses, `helm upgrade --wait` on a pod that never turns ready, and a script that calls
@@ -167,6 +168,10 @@ pub struct Spec<'a> {
     /// Set for the child after everything else (`OPSDECK_ENV`, …).
     pub extra_env: &'a [(String, String)],
     pub timeout: Duration,
+    /// Pass all of opsdeck's environment (health and backup checks: `pg_isready` reads `PGHOST`,
+    /// restic `RESTIC_PASSWORD`, as they would under Docker's HEALTHCHECK); secret-looking values
+    /// are still redacted from the output. Deploy drivers get only `env_allow`.
+    pub inherit: bool,
 }
 
 /// Run without a shell. `on_line` gets each output line live, already sanitised and redacted.
@@ -257,7 +262,16 @@ fn valid_env_name(name: &str) -> bool {
 fn environment(spec: &Spec<'_>) -> (Vec<(String, std::ffi::OsString)>, Redactor) {
     let mut vars = Vec::new();
     let mut secrets = Vec::new();
-    for name in BASE_ENV {
+    if spec.inherit {
+        for (name, v) in std::env::vars_os() {
+            let name = name.to_string_lossy().into_owned();
+            if is_secret_name(&name) {
+                secrets.push(v.to_string_lossy().into_owned());
+            }
+            vars.push((name, v));
+        }
+    }
+    for name in BASE_ENV.iter().filter(|_| !spec.inherit) {
         if let Some(v) = std::env::var_os(name) {
             vars.push((name.to_string(), v));
         }
@@ -601,7 +615,7 @@ mod tests {
         extra_env: &[(String, String)],
         timeout: Duration,
     ) -> (RunOutcome, Vec<(Stream, String)>) {
-        let spec = Spec { argv, env_allow, extra_env, timeout };
+        let spec = Spec { argv, env_allow, extra_env, timeout, inherit: false };
         let mut seen = Vec::new();
         let outcome = run(&spec, &mut |s, l| seen.push((s, l.to_string()))).await;
         (outcome, seen)
@@ -666,7 +680,8 @@ mod tests {
     fn a_run_can_be_spawned_onto_the_runtime() {
         fn assert_send<T: Send>(_: &T) {}
         let argv = sh("true");
-        let spec = Spec { argv: &argv, env_allow: &[], extra_env: &[], timeout: Duration::from_secs(1) };
+        let spec =
+            Spec { argv: &argv, env_allow: &[], extra_env: &[], timeout: Duration::from_secs(1), inherit: false };
         let mut cb = |_: Stream, _: &str| {};
         assert_send(&run(&spec, &mut cb));
     }
@@ -847,7 +862,8 @@ mod tests {
         std::env::set_var("OPSDECK_TEST_CMDRS_CAPTURE_TOKEN", "cap-secret-1");
         let allow = argv(&["OPSDECK_TEST_CMDRS_CAPTURE_TOKEN"]);
         let argv = sh("head -c 5000 /dev/zero | tr '\\0' a; echo; echo \"$OPSDECK_TEST_CMDRS_CAPTURE_TOKEN\"");
-        let spec = Spec { argv: &argv, env_allow: &allow, extra_env: &[], timeout: Duration::from_secs(20) };
+        let spec =
+            Spec { argv: &argv, env_allow: &allow, extra_env: &[], timeout: Duration::from_secs(20), inherit: false };
         let c = capture(&spec, 1 << 20).await;
         assert!(c.outcome.success() && !c.over_limit);
         assert_eq!(c.stdout, format!("{}\n[redacted]\n", "a".repeat(5000)));
