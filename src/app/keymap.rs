@@ -25,6 +25,8 @@ pub enum Action {
     History,
     /// Show the running (or last) operation of the selected environment again.
     Operation,
+    /// The selected environment's components and backup, in full.
+    Components,
     Alerts,
     Ack,
     Silence,
@@ -93,6 +95,7 @@ pub const KEYMAP: &[Binding] = &[
     Binding { keys: &[C('p')], label: "p", action: A::Promote, help: "promote from previous stage" },
     Binding { keys: &[C('o')], label: "o", action: A::Operation, help: "deploy progress (c cancels)" },
     Binding { keys: &[C('H')], label: "H", action: A::History, help: "deploy history, interrupted" },
+    Binding { keys: &[C('C')], label: "C", action: A::Components, help: "components and backup in full" },
     Binding { keys: &[C('t')], label: "t", action: A::Theme, help: "theme dark/light/basic" },
 ];
 

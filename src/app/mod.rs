@@ -443,6 +443,22 @@ impl State {
             Some(Modal::Confirm(_)) => self.confirm_key(key),
             Some(Modal::Operation { .. }) => self.operation_key(key),
             Some(Modal::History { .. }) => self.history_key(key),
+            Some(Modal::Components { scroll }) => {
+                let scroll = *scroll;
+                match keymap::lookup(&key)? {
+                    Action::Quit => return self.request_quit(),
+                    Action::Esc | Action::Components => self.ui.modal = None,
+                    Action::Down => self.ui.modal = Some(Modal::Components { scroll: scroll + 1 }),
+                    Action::Up => self.ui.modal = Some(Modal::Components { scroll: scroll.saturating_sub(1) }),
+                    a @ (Action::SelectEnv(_) | Action::AllEnvs | Action::NextEnv | Action::PrevEnv) => {
+                        let cmd = self.act(a);
+                        self.ui.modal = Some(Modal::Components { scroll: 0 });
+                        return cmd;
+                    }
+                    _ => {}
+                }
+                None
+            }
             Some(Modal::SilencePicker(i)) => {
                 let i = *i;
                 self.pick_silence(i, key)
@@ -578,6 +594,7 @@ impl State {
             Action::Rollback => self.open_rollback(),
             Action::Promote => self.open_promote(),
             Action::History => return self.open_history(),
+            Action::Components => self.ui.modal = Some(Modal::Components { scroll: 0 }),
             Action::Operation => self.open_operation(),
         }
         None

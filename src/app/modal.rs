@@ -27,4 +27,7 @@ pub enum Modal {
     Operation { env: String },
     /// An environment's deploy history; `scroll` rows skipped from the newest.
     History { env: String, scroll: usize },
+    /// Components and backups: the selected environment's, or every environment's; `scroll` lines
+    /// skipped from the top.
+    Components { scroll: usize },
 }

@@ -227,3 +227,10 @@ pub const HISTORY_HINT_INTERRUPTED: &str = "v verify · r roll back · m mark re
 pub const NO_HISTORY_YET: &str = "reading the journal…";
 pub const NO_HISTORY_ROWS: &str = "no operations recorded yet";
 pub const NO_POINTS: &str = "none (nothing verified yet)";
+
+// Components and backups (`C`, the overview's strip).
+pub const COMPONENTS_TITLE: &str = "Components and backups";
+pub const COMPONENTS_HINT: &str = "j/k scroll · 0-9 environment · Esc close";
+pub const NO_COMPONENTS: &str = "no components configured (components = [...] in this environment)";
+pub const NO_BACKUP_CONFIGURED: &str = "not configured (backup = { policy, command | expr })";
+pub const NO_BACKUP_KNOWN: &str = "no good backup known";

@@ -112,6 +112,11 @@ impl Tracker {
         self.cfg.kind
     }
 
+    /// The source has been read (or tried) at least once: before that there is nothing to say.
+    pub fn read(&self) -> bool {
+        self.attempt.is_some()
+    }
+
     pub fn expr(&self) -> Option<&str> {
         self.cfg.expr.as_deref()
     }

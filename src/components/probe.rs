@@ -198,7 +198,9 @@ fn quote(s: &str) -> String {
 
 /// Sanitised and at most `OUTPUT_LIMIT` bytes, cut on a character boundary.
 fn cut(s: &str) -> String {
-    let clean = sanitize::multiline(s);
+    // Line ends are not content: `+PONG\r\n` is shown as `+PONG`.
+    let s: String = s.trim_end().lines().map(|l| l.trim_end_matches('\r')).collect::<Vec<_>>().join("\n");
+    let clean = sanitize::multiline(&s);
     if clean.len() <= OUTPUT_LIMIT {
         return clean.into_owned();
     }

@@ -107,7 +107,12 @@ pub(crate) struct Engine {
     backups: Vec<crate::backup::Tracker>,
     /// Data arrived since panels were last evaluated.
     dirty: bool,
+    /// When the engine started (by its clock).
+    started: Millis,
 }
+
+/// How long a backup expression waits for the first scrapes before "no data" counts.
+const BACKUP_EXPR_GRACE_MS: i64 = 30_000;
 
 impl Engine {
     fn new(cfg: &Config, state_dir: PathBuf, clock: SharedClock, events: mpsc::Sender<Event>) -> Engine {
@@ -131,7 +136,9 @@ impl Engine {
                 .filter_map(|e| Some(crate::backup::Tracker::new(&e.name, e.backup.as_ref()?)))
                 .collect(),
             dirty: false,
+            started: 0,
         };
+        eng.started = eng.now();
         for notice in eng.panels.take_notices().into_iter().chain(eng.alerts.take_notices()) {
             eng.notice(notice);
         }
@@ -295,10 +302,18 @@ impl Engine {
     }
 
     fn on_rule_tick(&mut self, now: Millis) {
-        // Backups first: an age grows between reads, and the overdue rule must see it.
+        // Backups first: an age grows between reads, and the overdue rule must see it. An
+        // expression is not judged before the scrapes had their chance to answer: "no data" at
+        // start is not an overdue backup (and must not page anyone).
+        let scraped = self.targets.iter().all(|t| t.last.is_some()) || now - self.started >= BACKUP_EXPR_GRACE_MS;
         for t in &mut self.backups {
-            if let Some(v) = t.expr().map(|e| crate::backup::eval_expr_text(&self.storage, e, t.kind(), now)) {
+            if let Some(v) =
+                t.expr().filter(|_| scraped).map(|e| crate::backup::eval_expr_text(&self.storage, e, t.kind(), now))
+            {
                 t.record_value(v, now);
+            }
+            if !t.read() {
+                continue;
             }
             let s = t.status(now);
             crate::backup::record_series(&mut self.storage, &s, now);

@@ -4,6 +4,7 @@
 mod common;
 
 mod alertmanager;
+mod components;
 mod demo_fleet;
 mod demo_prometheus;
 mod demo_rules;

@@ -4,6 +4,7 @@
 
 mod alerts;
 mod chart;
+pub mod components;
 mod history;
 mod logs;
 mod operation;
@@ -50,6 +51,7 @@ pub fn view(state: &State, f: &mut Frame) {
         Some(Modal::LogSearch) => search_line(state, &pal, f, place.footer),
         Some(Modal::Operation { env }) => operation::draw(state, &pal, f, area, env),
         Some(Modal::History { env, scroll }) => history::draw(state, &pal, f, area, env, *scroll),
+        Some(Modal::Components { scroll }) => components::draw(state, &pal, f, area, *scroll),
     }
 }
 

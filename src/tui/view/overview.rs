@@ -4,7 +4,10 @@ use crate::app::{strings as S, Health, State, OVERVIEW_ID};
 use crate::tui::format;
 use crate::tui::theme::{health_symbol, Palette};
 use crate::tui::widgets::block;
+
+use super::components;
 use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
@@ -38,14 +41,21 @@ pub(super) fn overview(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
         return;
     }
     let inner_w = r.width.saturating_sub(2);
-    let spark_w: u16 = if inner_w >= 100 {
+    // Components and backups take the room of the sparkline and up-time when space is short:
+    // what is broken now matters more than how it was.
+    let strip_w = strip_width(state);
+    let backup_w: u16 = if state.backups.is_empty() { 0 } else { 15 };
+    let parts_w = if strip_w + backup_w > 0 { strip_w + backup_w + 2 } else { 0 };
+    let room = inner_w.saturating_sub(parts_w);
+    let spark_w: u16 = if room >= 100 {
         20
-    } else if inner_w >= 85 {
+    } else if room >= 85 {
         12
     } else {
         0
     };
-    let show_up = inner_w >= 70;
+    let show_up = room >= 70;
+    let wide_checked = room >= 85;
     let show_prot_word = inner_w >= 100;
     let mut rows = Vec::with_capacity(state.envs.len());
     for (i, (e, h)) in state.envs.iter().zip(&state.health).enumerate() {
@@ -72,6 +82,18 @@ pub(super) fn overview(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
             cells.push(Cell::from(sparkline(&h.latency_history, spark_w as usize)).style(pal.series(i)));
         }
         cells.push(Cell::from(ver).style(pal.text()));
+        if strip_w > 0 {
+            cells.push(Cell::from(strip(state, pal, &e.name)));
+        }
+        if backup_w > 0 {
+            let cell = match state.backups.get(&e.name) {
+                Some(b) => {
+                    Cell::from(components::backup_short(b, state.now)).style(components::backup_style(pal, b.state))
+                }
+                None => Cell::from("—").style(pal.dim()),
+            };
+            cells.push(cell);
+        }
         cells.push(Cell::from(age).style(age_style));
         if show_up {
             let up = if h.checks_total > 0 {
@@ -97,8 +119,18 @@ pub(super) fn overview(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
         widths.push(Constraint::Length(spark_w));
         head.push("history");
     }
-    widths.extend([Constraint::Length(9), Constraint::Length(if inner_w >= 85 { 16 } else { 8 })]);
-    head.extend(["version", "checked"]);
+    widths.push(Constraint::Length(9));
+    head.push("version");
+    if strip_w > 0 {
+        widths.push(Constraint::Length(strip_w));
+        head.push("components");
+    }
+    if backup_w > 0 {
+        widths.push(Constraint::Length(backup_w));
+        head.push("backup");
+    }
+    widths.push(Constraint::Length(if wide_checked { 16 } else { 8 }));
+    head.push("checked");
     if show_up {
         widths.push(Constraint::Length(7));
         head.push("up");
@@ -107,6 +139,26 @@ pub(super) fn overview(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
     head.push("");
     let t = Table::new(rows, widths).header(Row::new(head).style(pal.dim())).column_spacing(1).block(b);
     f.render_widget(t, r);
+}
+
+/// Columns the widest component strip needs (0 without components), at most 40.
+fn strip_width(state: &State) -> u16 {
+    let w = state.components.values().map(|l| l.iter().map(|c| c.name.chars().count() + 2).sum::<usize>()).max();
+    w.unwrap_or(0).min(40) as u16
+}
+
+/// "✔api ✔db ✖redis": each component's mark and name, coloured by state.
+fn strip<'a>(state: &State, pal: &Palette, env: &str) -> Line<'a> {
+    let Some(list) = state.components.get(env) else { return Line::from(Span::styled("—", pal.dim())) };
+    let mut spans = Vec::new();
+    for c in list {
+        if !spans.is_empty() {
+            spans.push(Span::raw(" "));
+        }
+        let st = components::component_style(pal, c.state);
+        spans.push(Span::styled(format!("{}{}", components::component_symbol(c.state), c.name), st));
+    }
+    Line::from(spans)
 }
 
 fn last_ok_label(state: &State, t: Option<i64>) -> String {
