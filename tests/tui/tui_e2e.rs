@@ -85,3 +85,33 @@ fn quit_right_after_an_alert_fires_keeps_its_state() {
     let (active, at) = (alert["active_at_s"].as_i64().unwrap(), alert["at_ms"].as_i64().unwrap() / 1000);
     assert!(at - active >= 2, "saved while firing (active {active}, saved at {at}):\n{text}");
 }
+
+/// The row of `env` in the environments table.
+fn env_row<'a>(screen: &'a str, env: &str) -> &'a str {
+    screen.lines().find(|l| l.contains(&format!(" {env} ")) && l.contains("redis")).unwrap_or("")
+}
+
+/// The demo's staged cache incident, as an on-call engineer sees it: staging's redis stops
+/// answering about two minutes in; its mark turns ✖ while production's stays ✔, and the
+/// component view says why in words.
+#[test]
+fn demo_redis_incident_shows_in_the_component_strip() {
+    if !have_tmux() {
+        return;
+    }
+    let t = Tmux::demo("redis", 160, 45, "");
+    let s = t.wait("every environment's db and redis", 20, |s| {
+        ["production", "staging", "development"].iter().all(|e| {
+            let row = env_row(s, e);
+            row.contains("✔db") && row.contains("✔redis")
+        })
+    });
+    assert!(s.contains("components") && s.contains("backup"), "{s}");
+    let s = t.wait("staging's redis unhealthy", 240, |s| env_row(s, "staging").contains("✖redis"));
+    assert!(env_row(&s, "production").contains("✔redis"), "only staging's cache is down:\n{s}");
+    t.keys(&["2", "C"]);
+    let s = t.wait("the component view", 10, |s| s.contains("Components and backups"));
+    assert!(s.contains("unhealthy") && s.contains("timed out after 2s"), "the reason in words:\n{s}");
+    t.keys(&["Escape"]);
+    quit_and_check_restored(&t);
+}
