@@ -121,6 +121,8 @@ pub struct State {
     pub components: BTreeMap<String, Vec<crate::model::ComponentStatus>>,
     /// Per environment with a `backup`: its freshness as last read.
     pub backups: BTreeMap<String, crate::model::BackupStatus>,
+    /// Environments with a `backup` (shown before their first read).
+    pub backup_envs: std::collections::BTreeSet<String>,
     /// Keys of the critical alerts firing in the last snapshot, to tell when a new one starts.
     critical_firing: std::collections::BTreeSet<String>,
     /// A new critical alert started firing since the loop last rang the bell.
@@ -195,6 +197,7 @@ impl State {
             deploy_history: BTreeMap::new(),
             components: BTreeMap::new(),
             backups: BTreeMap::new(),
+            backup_envs: Default::default(),
             critical_firing: Default::default(),
             bell: false,
             ui: UiState {
@@ -238,6 +241,7 @@ impl State {
         s.promote_from =
             cfg.environments.iter().filter_map(|e| Some((e.name.clone(), e.promote_from.clone()?))).collect();
         s.read_only = cfg.general.read_only;
+        s.backup_envs = cfg.environments.iter().filter(|e| e.backup.is_some()).map(|e| e.name.clone()).collect();
         // Components are listed (starting) before their first check answers.
         let now = crate::clock::wall_ms();
         s.components = cfg

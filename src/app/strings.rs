@@ -234,3 +234,4 @@ pub const COMPONENTS_HINT: &str = "j/k scroll · 0-9 environment · Esc close";
 pub const NO_COMPONENTS: &str = "no components configured (components = [...] in this environment)";
 pub const NO_BACKUP_CONFIGURED: &str = "not configured (backup = { policy, command | expr })";
 pub const NO_BACKUP_KNOWN: &str = "no good backup known";
+pub const BACKUP_NOT_READ: &str = "… not read yet";

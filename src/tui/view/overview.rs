@@ -44,7 +44,7 @@ pub(super) fn overview(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
     // Components and backups take the room of the sparkline and up-time when space is short:
     // what is broken now matters more than how it was.
     let strip_w = strip_width(state);
-    let backup_w: u16 = if state.backups.is_empty() { 0 } else { 15 };
+    let backup_w: u16 = if state.backup_envs.is_empty() && state.backups.is_empty() { 0 } else { 15 };
     let parts_w = if strip_w + backup_w > 0 { strip_w + backup_w + 2 } else { 0 };
     let room = inner_w.saturating_sub(parts_w);
     let spark_w: u16 = if room >= 100 {
@@ -90,6 +90,7 @@ pub(super) fn overview(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
                 Some(b) => {
                     Cell::from(components::backup_short(b, state.now)).style(components::backup_style(pal, b.state))
                 }
+                None if state.backup_envs.contains(&e.name) => Cell::from(S::BACKUP_NOT_READ).style(pal.dim()),
                 None => Cell::from("—").style(pal.dim()),
             };
             cells.push(cell);
