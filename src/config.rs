@@ -505,6 +505,9 @@ pub struct Alerting {
     pub resend_delay: Duration,
     #[serde(default)]
     pub external_labels: std::collections::BTreeMap<String, String>,
+    /// A folder of markdown runbooks named after the alerts (`HighErrorRate.md` or
+    /// `high-error-rate.md`), shown in the alert details; relative to the config's folder.
+    pub runbooks: Option<String>,
 }
 
 impl Default for Alerting {
@@ -517,6 +520,7 @@ impl Default for Alerting {
             evaluation_interval: default_eval_interval(),
             resend_delay: default_resend(),
             external_labels: Default::default(),
+            runbooks: None,
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod persist;
 pub mod prom_api;
 pub mod promql;
 pub mod rules;
+pub mod runbook;
 pub mod sanitize;
 pub mod scrape;
 pub mod status;

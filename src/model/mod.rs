@@ -9,6 +9,7 @@ mod deploy;
 mod health;
 pub mod log;
 mod panel;
+pub mod runbook;
 
 pub use alert::{AlertState, AlertView, Marker};
 pub use component::{BackupAttempt, BackupStatus, ComponentState, ComponentStatus, Freshness};
@@ -18,6 +19,7 @@ pub use deploy::{
 pub use health::{EnvHealth, EnvInfo, Health};
 pub use log::LogBatch;
 pub use panel::{PanelData, PanelKind, PanelSeries, Unit};
+pub use runbook::RunbookView;
 
 use std::time::Duration;
 
