@@ -14,6 +14,8 @@ pub enum Action {
     SelectEnv(usize),
     Down,
     Up,
+    PageDown,
+    PageUp,
     FocusNext,
     FocusPrev,
     Enter,
@@ -41,6 +43,10 @@ pub enum Action {
     WindowUp,
     WindowDown,
     Theme,
+    /// Tick (or untick) the selected runbook step.
+    Tick,
+    /// Copy the selected runbook code block to the clipboard (OSC 52).
+    Copy,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -72,6 +78,8 @@ pub const KEYMAP: &[Binding] = &[
     Binding { keys: &[K(KeyCode::BackTab)], label: "S-Tab", action: A::PrevEnv, help: "previous environment" },
     Binding { keys: &[C('j'), K(KeyCode::Down)], label: "j/↓", action: A::Down, help: "move down" },
     Binding { keys: &[C('k'), K(KeyCode::Up)], label: "k/↑", action: A::Up, help: "move up" },
+    Binding { keys: &[K(KeyCode::PageDown)], label: "PgDn", action: A::PageDown, help: "page down" },
+    Binding { keys: &[K(KeyCode::PageUp)], label: "PgUp", action: A::PageUp, help: "page up" },
     Binding { keys: &[C('l'), K(KeyCode::Right)], label: "l/→", action: A::FocusNext, help: "focus next panel" },
     Binding { keys: &[C('h'), K(KeyCode::Left)], label: "h/←", action: A::FocusPrev, help: "focus previous panel" },
     Binding { keys: &[K(KeyCode::Enter)], label: "Enter", action: A::Enter, help: "zoom panel / alert details" },
@@ -96,6 +104,8 @@ pub const KEYMAP: &[Binding] = &[
     Binding { keys: &[C('o')], label: "o", action: A::Operation, help: "deploy progress (c cancels)" },
     Binding { keys: &[C('H')], label: "H", action: A::History, help: "deploy history, interrupted" },
     Binding { keys: &[C('C')], label: "C", action: A::Components, help: "components and backup in full" },
+    Binding { keys: &[C(' '), C('x')], label: "Space", action: A::Tick, help: "runbook: tick the step" },
+    Binding { keys: &[C('y')], label: "y", action: A::Copy, help: "runbook: copy code (OSC 52)" },
     Binding { keys: &[C('t')], label: "t", action: A::Theme, help: "theme dark/light/basic" },
 ];
 
@@ -141,7 +151,7 @@ mod tests {
         assert_eq!(lookup(&key(KeyCode::Tab)), Some(A::NextEnv));
         assert_eq!(lookup(&KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(A::Quit));
         assert_eq!(lookup(&KeyEvent::new(KeyCode::Char('A'), KeyModifiers::SHIFT)), Some(A::Ack));
-        assert_eq!(lookup(&key(KeyCode::Char('x'))), None);
+        assert_eq!(lookup(&key(KeyCode::Char('w'))), None);
         // Ctrl+j is not `j`.
         assert_eq!(lookup(&KeyEvent::new(KeyCode::Char('j'), KeyModifiers::CONTROL)), None);
     }

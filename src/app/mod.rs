@@ -6,6 +6,7 @@
 pub mod confirm;
 pub mod deploy_dialog;
 pub mod deploy_ops;
+mod details;
 #[doc(hidden)]
 pub mod fixture;
 mod history;
@@ -15,7 +16,7 @@ pub mod modal;
 pub mod strings;
 
 pub use crate::model::*;
-pub use modal::Modal;
+pub use modal::{Details, Modal};
 
 use crate::config::{Config, LogSettings, Theme};
 use crate::logs::{Level, LogBuffer, LogStore, LogView};
@@ -127,6 +128,10 @@ pub struct State {
     critical_firing: std::collections::BTreeSet<String>,
     /// A new critical alert started firing since the loop last rang the bell.
     pub bell: bool,
+    /// The runbook of the alert whose details were opened last, as the engine loaded it.
+    pub runbook: Option<crate::model::RunbookView>,
+    /// Text for the terminal's clipboard (OSC 52), taken and written by the terminal loop.
+    pub clipboard: Option<String>,
     pub ui: UiState,
 }
 
@@ -200,6 +205,8 @@ impl State {
             backup_envs: Default::default(),
             critical_firing: Default::default(),
             bell: false,
+            runbook: None,
+            clipboard: None,
             ui: UiState {
                 env: None,
                 focus: OVERVIEW_ID.to_string(),
@@ -291,7 +298,7 @@ impl State {
                 self.ui.alert_sel = selected
                     .and_then(|k| self.visible_alerts().position(|a| a.key == k))
                     .unwrap_or(self.ui.alert_sel.min(n.saturating_sub(1)));
-                if n == 0 && matches!(self.ui.modal, Some(Modal::AlertDetails | Modal::SilencePicker(_))) {
+                if n == 0 && matches!(self.ui.modal, Some(Modal::AlertDetails(_) | Modal::SilencePicker(_))) {
                     self.ui.modal = None;
                 }
             }
@@ -308,6 +315,7 @@ impl State {
             Event::Backup(b) => {
                 self.backups.insert(b.env.clone(), b);
             }
+            Event::Runbook(r) => self.runbook = Some(r),
             Event::Notice(s) => self.notice(s),
             Event::Stats(s) => self.stats = s,
             Event::Logs(batch) => {
@@ -475,8 +483,9 @@ impl State {
                 }
                 _ => None,
             },
+            Some(Modal::AlertDetails(_)) => self.details_key(key),
             // Details leave the dashboard's keys working under them (j/k, A, s, c; Esc closes).
-            Some(Modal::AlertDetails | Modal::LogDetails { .. } | Modal::LogCorrelate(_)) | None => {
+            Some(Modal::LogDetails { .. } | Modal::LogCorrelate(_)) | None => {
                 let action = keymap::lookup(&key)?;
                 self.act(action)
             }
@@ -522,11 +531,19 @@ impl State {
                     self.move_focus(down);
                 }
             }
+            Action::PageDown | Action::PageUp if self.ui.focus == ALERTS_ID || self.ui.focus == LOGS_ID => {
+                let step = if action == Action::PageDown { Action::Down } else { Action::Up };
+                for _ in 0..10 {
+                    self.act(step);
+                }
+            }
+            Action::PageDown | Action::PageUp => {}
+            Action::Tick | Action::Copy => self.notice(strings::RUNBOOK_KEYS_IN_DETAILS.to_string()),
             Action::FocusNext => self.move_focus(true),
             Action::FocusPrev => self.move_focus(false),
             Action::Enter => {
                 if self.ui.focus == ALERTS_ID && self.selected_alert().is_some() {
-                    self.ui.modal = Some(Modal::AlertDetails);
+                    return self.open_details();
                 } else if self.ui.focus == LOGS_ID && self.ui.env.is_some() {
                     let env = self.selected_env_name().unwrap_or_default().to_string();
                     if let Some(seq) = self.log_view().and_then(|(v, _)| v.selected()) {

@@ -8,8 +8,9 @@ use super::deploy_dialog::DeployDialog;
 pub enum Modal {
     /// The `?` key list: only `q` (quit), `?` and Esc (close) act under it.
     Help,
-    /// The selected alert's details; the dashboard's keys still work under them.
-    AlertDetails,
+    /// An alert's details and its runbook; `A`, `s` and the environment keys still work under
+    /// them, `j`/`k` move through the runbook.
+    AlertDetails(Details),
     /// The `s` duration picker: index into `SILENCES`.
     SilencePicker(usize),
     /// The `d` version picker.
@@ -30,4 +31,13 @@ pub enum Modal {
     /// Components and backups: the selected environment's, or every environment's; `scroll` lines
     /// skipped from the top.
     Components { scroll: usize },
+}
+
+/// The open alert details: which alert instance, and where the runbook's cursor is.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Details {
+    /// `AlertView::key`.
+    pub key: String,
+    /// Index into the runbook's `Doc::units`.
+    pub cursor: usize,
 }

@@ -235,3 +235,21 @@ pub const NO_COMPONENTS: &str = "no components configured (components = [...] in
 pub const NO_BACKUP_CONFIGURED: &str = "not configured (backup = { policy, command | expr })";
 pub const NO_BACKUP_KNOWN: &str = "no good backup known";
 pub const BACKUP_NOT_READ: &str = "… not read yet";
+
+// Runbooks beside the alert.
+pub const RUNBOOK: &str = "runbook";
+pub const RUNBOOK_LOADING: &str = "loading the runbook…";
+pub const NO_RUNBOOK_STEPS: &str = "no runbook loaded for this alert: nothing to tick";
+pub const NOT_A_STEP: &str = "not a step: move to a task (- [ ]) or a numbered step with j/k, then Space";
+pub const NO_CODE_TO_COPY: &str = "this runbook has no code block to copy";
+pub const SELECT_CODE_TO_COPY: &str = "move to a code block with j/k, then y copies it";
+pub const DETAILS_KEYS: &str = "j/k move · Space tick · y copy · A ack · s silence · Esc close";
+pub const DETAILS_KEYS_NO_RUNBOOK: &str = "A ack · s silence · Enter reload · Esc close";
+pub fn copied(n: usize, lines: usize) -> String {
+    let s = if lines == 1 { "" } else { "s" };
+    format!("code block {n} ({lines} line{s}) sent to the clipboard (OSC 52; in tmux: set -g set-clipboard on); nothing was run")
+}
+pub fn code_too_big(len: usize, max: usize) -> String {
+    format!("code block of {} KiB not copied: the terminal clipboard takes at most {} KiB", len / 1024, max / 1024)
+}
+pub const RUNBOOK_KEYS_IN_DETAILS: &str = "Space and y act on a runbook: open an alert's details (a, then Enter)";

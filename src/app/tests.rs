@@ -93,7 +93,7 @@ fn alerts_details_ack_and_silence() {
     s.handle_key(ch('j'));
     assert_eq!(s.selected_alert().unwrap().name, "ScraperFailures");
     s.handle_key(key(KeyCode::Enter));
-    assert_eq!(s.ui.modal, Some(Modal::AlertDetails));
+    assert!(matches!(s.ui.modal, Some(Modal::AlertDetails(_))));
     assert_eq!(s.handle_key(ch('A')), Some(Command::Ack { key: "b".into(), acked: true }));
     assert!(s.selected_alert().unwrap().acked);
     assert_eq!(s.handle_key(ch('A')), Some(Command::Ack { key: "b".into(), acked: false }));

@@ -26,6 +26,16 @@ use tokio::task::JoinHandle;
 pub const RULES_YAML: &str = include_str!("../../assets/demo_alert_rules.yml");
 /// File name of the rule file, written next to the config.
 pub const RULES_FILE: &str = "demo_alert_rules.yml";
+/// The reference app's runbooks (assets/runbooks/), written beside the demo's config into
+/// `RUNBOOKS_DIR` and found there by alert name (`[alerting] runbooks`).
+pub const RUNBOOKS: &[(&str, &str)] = &[
+    ("high-error-rate.md", include_str!("../../assets/runbooks/high-error-rate.md")),
+    ("slow-response-time.md", include_str!("../../assets/runbooks/slow-response-time.md")),
+    ("scraper-failures.md", include_str!("../../assets/runbooks/scraper-failures.md")),
+    ("component-unhealthy.md", include_str!("../../assets/runbooks/component-unhealthy.md")),
+    ("backup-overdue.md", include_str!("../../assets/runbooks/backup-overdue.md")),
+];
+pub const RUNBOOKS_DIR: &str = "runbooks";
 
 /// Environments in the order the dashboard lists them, with the version each starts on.
 pub const ENVIRONMENTS: [(&str, &str); 3] = [("production", "1.4.1"), ("staging", "1.5.0"), ("development", "1.5.0")];
@@ -201,13 +211,23 @@ impl Fleet {
                 versions.join(", ")
             );
         }
-        let _ = writeln!(t, "[alerting]\nrule_files = [{}]\nevaluation_interval = \"5s\"", q(RULES_FILE));
+        let _ = writeln!(
+            t,
+            "[alerting]\nrule_files = [{}]\nevaluation_interval = \"5s\"\nrunbooks = {}",
+            q(RULES_FILE),
+            q(RUNBOOKS_DIR)
+        );
         t
     }
 
-    /// Write the demo's rule file into `dir` (the config's folder, which `rule_files` is relative to).
+    /// Write the demo's rule file and runbooks into `dir` (the config's folder, which
+    /// `rule_files` and `runbooks` are relative to).
     pub fn write_rule_files(&self, dir: &Path) -> std::io::Result<()> {
-        crate::persist::write_atomic(&dir.join(RULES_FILE), RULES_YAML.as_bytes())
+        crate::persist::write_atomic(&dir.join(RULES_FILE), RULES_YAML.as_bytes())?;
+        for (name, text) in RUNBOOKS {
+            crate::persist::write_atomic(&dir.join(RUNBOOKS_DIR).join(name), text.as_bytes())?;
+        }
+        Ok(())
     }
 
     /// The fleet's URLs, for people.

@@ -104,6 +104,8 @@ pub struct Plan {
     pub last_verified: Option<String>,
     /// The health check taken just before the operation started.
     pub pre: Option<HealthObs>,
+    /// The environment's components, each checked to a verdict just before (empty: none configured).
+    pub components: Vec<crate::model::ComponentStatus>,
 }
 
 /// How it ended.
@@ -226,6 +228,24 @@ impl<P: Ports> Run<'_, P> {
                 );
             }
             None => self.say(Phase::PreCheck, "pre-check: no health check configured".into()),
+        }
+        // An unhealthy component blocks a deploy as an unhealthy environment does (a rollback is
+        // the way out, so it is never blocked).
+        if !self.plan.components.is_empty() {
+            let sick: Vec<String> = self
+                .plan
+                .components
+                .iter()
+                .filter(|c| c.state == crate::model::ComponentState::Unhealthy)
+                .map(|c| format!("{} ({})", c.name, c.reason.as_deref().unwrap_or("failing")))
+                .collect();
+            if !sick.is_empty() && !rollback_op && !force {
+                let s = if sick.len() == 1 { "" } else { "s" };
+                return self.refuse(format!("component{s} {} unhealthy; --force deploys anyway", sick.join(", ")));
+            }
+            let words: Vec<String> =
+                self.plan.components.iter().map(|c| format!("{} {}", c.name, c.state.as_str())).collect();
+            self.say(Phase::PreCheck, format!("pre-check: components {}", words.join(", ")));
         }
         if !self.plan.settings.gates.is_empty() && !rollback_op {
             match self.ports.first_gates(FIRST_GATES_WAIT).await {

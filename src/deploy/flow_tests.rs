@@ -19,6 +19,8 @@ struct Fake {
     /// Gate evaluations happen every this many ms (0: never).
     scrape_ms: Millis,
     cancel_at: Option<Millis>,
+    /// The components' verdicts the pre-check sees.
+    components: Vec<crate::model::ComponentStatus>,
 }
 
 impl Fake {
@@ -34,6 +36,7 @@ impl Fake {
             gates: vec!["HighErrorRate", "SlowResponseTime"],
             scrape_ms: 1_000,
             cancel_at: None,
+            components: vec![],
         }
     }
 
@@ -171,6 +174,7 @@ async fn run_with(
         settings: s,
         last_verified: last_verified.map(str::to_string),
         pre,
+        components: fake.components.clone(),
     };
     let mut said = Vec::new();
     let mut sink = |p: &DeployProgress, w: Said| {
@@ -277,6 +281,35 @@ async fn refusals_change_nothing_unless_forced() {
     let d = run_with(Fake::new("1.5.0-slow"), OpKind::Deploy, "1.6.0", None, true, settings()).await;
     assert_eq!(d.out.last, Final::Verified, "forced: {}", d.out.summary);
     assert!(d.history.operations[0].forced);
+}
+
+#[tokio::test]
+async fn an_unhealthy_component_blocks_a_deploy_never_a_rollback() {
+    let comp = |state| {
+        let cfg: crate::config::ComponentConfig =
+            toml::from_str("name = \"redis\"\nkind = \"tcp\"\naddress = \"127.0.0.1:1\"").unwrap();
+        let mut c = crate::components::Tracker::new("staging", &cfg, 0).status().clone();
+        c.state = state;
+        c.reason = Some("connection refused".into());
+        c
+    };
+    let mut fake = Fake::new("1.5.0");
+    fake.components = vec![comp(crate::model::ComponentState::Unhealthy)];
+    let d = deploy(fake, "1.6.0", None).await;
+    assert_eq!(d.out.last, Final::Refused);
+    assert!(d.fake.calls.is_empty(), "nothing was changed");
+    assert!(d.out.summary.contains("component redis (connection refused) unhealthy"), "{}", d.out.summary);
+
+    let mut fake = Fake::new("1.5.0");
+    fake.components = vec![comp(crate::model::ComponentState::Unhealthy)];
+    let d = run_with(fake, OpKind::Rollback, "1.4.0", Some("1.4.0"), false, settings()).await;
+    assert_ne!(d.out.last, Final::Refused, "a rollback is the way out: {}", d.out.summary);
+
+    let mut fake = Fake::new("1.5.0");
+    fake.components = vec![comp(crate::model::ComponentState::Healthy)];
+    let d = deploy(fake, "1.6.0", None).await;
+    assert_eq!(d.out.last, Final::Verified, "{}", d.out.summary);
+    assert!(d.said.iter().any(|m| m == "pre-check: components redis healthy"), "{:?}", d.said);
 }
 
 #[tokio::test]

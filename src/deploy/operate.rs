@@ -163,6 +163,9 @@ pub async fn operate(
         clock: crate::clock::system(),
     };
     let pre = ports.health().await;
+    // Each component to a verdict, as `status` does (a pass answers at once).
+    let components =
+        futures::future::join_all(env.components.iter().map(|c| crate::components::verdict(&env.name, c))).await;
     let history = History::load(dir, &env.name);
 
     // Which version.
@@ -227,7 +230,8 @@ pub async fn operate(
                 .ok()
                 .and_then(|r| r.ok().map(|r| r.clone()))
         };
-        let plan = plan_text(dir, &env, &req, &version, pre.as_ref(), &history, &settings, report.as_ref());
+        let plan =
+            plan_text(dir, &env, &req, &version, (pre.as_ref(), &components), &history, &settings, report.as_ref());
         ctx.audit(Some(&version), "dry run", "plan printed, nothing ran", None);
         let summary = format!("{}: dry run of {} {version}: nothing was run", env.name, req.kind.as_str());
         return Ok(Done { last: Final::DryRun, summary, op: None, plan: Some(plan) });
@@ -287,6 +291,7 @@ pub async fn operate(
         settings,
         last_verified: history.last_verified().map(|p| p.version),
         pre,
+        components,
     };
     let out = flow::execute(&mut ports, &mut journal, sink, plan).await;
     ctx.audit(Some(&version), out.last.as_str(), &out.summary, Some(&op));
@@ -301,7 +306,7 @@ fn plan_text(
     env: &Environment,
     req: &Request,
     version: &str,
-    pre: Option<&flow::HealthObs>,
+    (pre, components): (Option<&flow::HealthObs>, &[crate::model::ComponentStatus]),
     history: &History,
     s: &Settings,
     report: Option<&GateReport>,
@@ -314,6 +319,16 @@ fn plan_text(
         Some(h) => format!("UNHEALTHY: {}", h.reason.as_deref().unwrap_or("down")),
     };
     t.push_str(&format!("  now:             {health}\n"));
+    if !components.is_empty() {
+        let words: Vec<String> = components
+            .iter()
+            .map(|c| match (&c.reason, c.state) {
+                (Some(why), crate::model::ComponentState::Unhealthy) => format!("{} UNHEALTHY ({why})", c.name),
+                _ => format!("{} {}", c.name, c.state.as_str()),
+            })
+            .collect();
+        t.push_str(&format!("  components:      {}\n", words.join(", ")));
+    }
     let lock = match lock::holder(dir, &env.name) {
         Some(h) => format!("HELD by {} on {} (pid {}, {})", h.user, h.host, h.pid, h.operation),
         None => "free".into(),

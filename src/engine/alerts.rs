@@ -187,10 +187,16 @@ impl Alerts {
         }
     }
 
-    /// The alerts as the view shows them, with acks and running silences folded in.
     fn send(&self, now: Millis, events: &mpsc::Sender<Event>) {
-        let Some(rules) = &self.rules else { return };
-        let views = rules
+        if self.rules.is_some() {
+            let _ = events.try_send(Event::Alerts(self.views(now)));
+        }
+    }
+
+    /// The alerts as the view shows them, with acks and running silences folded in.
+    pub fn views(&self, now: Millis) -> Vec<crate::model::AlertView> {
+        let Some(rules) = &self.rules else { return Vec::new() };
+        rules
             .snapshot()
             .iter()
             .map(|a| {
@@ -199,7 +205,6 @@ impl Alerts {
                 v.silenced_until = self.acks.silenced_until(&v.key, now);
                 v
             })
-            .collect();
-        let _ = events.try_send(Event::Alerts(views));
+            .collect()
     }
 }

@@ -14,6 +14,7 @@ mod alerts;
 mod deploys;
 mod markers;
 mod panels;
+mod runbooks;
 mod sources;
 
 pub use crate::rules::load_from_config as load_rules;
@@ -102,6 +103,7 @@ pub(crate) struct Engine {
     alerts: alerts::Alerts,
     markers: markers::Markers,
     deploys: deploys::Deploys,
+    runbooks: runbooks::Runbooks,
     /// Each environment's backup freshness (command answers arrive; expressions are evaluated
     /// here on the rule tick).
     backups: Vec<crate::backup::Tracker>,
@@ -119,6 +121,7 @@ impl Engine {
         let client = crate::net::client();
         let retention_ms = cfg.general.history.as_millis() as i64;
         let deploys = deploys::Deploys::new(cfg, &state_dir, events.clone());
+        let (runbooks, ticks_err) = runbooks::Runbooks::new(cfg, &state_dir, client.clone(), clock.now());
         let mut eng = Engine {
             clock,
             events,
@@ -130,6 +133,7 @@ impl Engine {
             alerts: alerts::Alerts::new(cfg, state_dir),
             markers: markers::Markers::default(),
             deploys,
+            runbooks,
             backups: cfg
                 .environments
                 .iter()
@@ -139,7 +143,7 @@ impl Engine {
             started: 0,
         };
         eng.started = eng.now();
-        for notice in eng.panels.take_notices().into_iter().chain(eng.alerts.take_notices()) {
+        for notice in eng.panels.take_notices().into_iter().chain(eng.alerts.take_notices()).chain(ticks_err) {
             eng.notice(notice);
         }
         // What the journals hold: history, interrupted operations, deploy markers.
@@ -261,6 +265,14 @@ impl Engine {
             Command::History { env } => {
                 let _ = self.events.try_send(self.deploys.history(&env));
             }
+            Command::LoadRunbook { key, name, labels, runbook_url } => {
+                self.runbooks.load(key, crate::runbook::AlertRef { name, labels, runbook_url }, now, &self.events)
+            }
+            Command::TickStep { key, step, ticked } => {
+                if let Err(e) = self.runbooks.tick(&key, &step, ticked) {
+                    self.notice(e);
+                }
+            }
             Command::Quit => return ControlFlow::Break(()),
         }
         ControlFlow::Continue(())
@@ -320,6 +332,9 @@ impl Engine {
             let _ = self.events.try_send(Event::Backup(s));
         }
         self.alerts.evaluate(&mut self.storage, now, &self.events);
+        if let Err(e) = self.runbooks.retain(&self.alerts.views(now), now) {
+            self.notice(e);
+        }
     }
 
     async fn on_panel_tick(&mut self, now: Millis) -> ControlFlow<()> {

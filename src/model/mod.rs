@@ -51,6 +51,8 @@ pub enum Event {
     Component(ComponentStatus),
     /// An environment's backup freshness after its source was read.
     Backup(BackupStatus),
+    /// An alert's runbook, loaded (or why not) for the alert details.
+    Runbook(RunbookView),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -104,6 +106,19 @@ pub enum Command {
     /// Read `env`'s history again.
     History {
         env: String,
+    },
+    /// Load the runbook of the alert `key` (its details were opened); answered by `Event::Runbook`.
+    LoadRunbook {
+        key: String,
+        name: String,
+        labels: Vec<(String, String)>,
+        runbook_url: Option<String>,
+    },
+    /// Tick (or untick) a runbook step of the alert `key`; kept in the state dir until it resolves.
+    TickStep {
+        key: String,
+        step: String,
+        ticked: bool,
     },
     Quit,
 }

@@ -13,7 +13,10 @@ pub struct Doc {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Block {
     /// `#`..`######`, the markup dropped.
-    Heading { level: u8, text: Vec<Span> },
+    Heading {
+        level: u8,
+        text: Vec<Span>,
+    },
     Paragraph(Vec<Span>),
     /// A bullet, ordered or task list; items may hold paragraphs, nested lists and code.
     List(Vec<Item>),
@@ -140,6 +143,77 @@ fn walk<'a>(blocks: &'a [Block], f: &mut impl FnMut(Node<'a>)) {
                 }
             }
             Block::Quote(inner) => walk(inner, f),
+            _ => {}
+        }
+    }
+}
+
+/// One thing the details' cursor rests on: the runbook flattened in reading order, each heading,
+/// paragraph, list item, code block and rule a unit of its own, with its nesting. The view draws
+/// units and the keys move over them, so both agree on what "the selected step" is.
+#[derive(Debug, Clone, Copy)]
+pub struct Unit<'a> {
+    /// List nesting (0 at the top level).
+    pub depth: usize,
+    /// Inside a block quote.
+    pub quote: bool,
+    /// A blank line goes before it (a new block, not the next item of a list).
+    pub gap: bool,
+    pub kind: UnitKind<'a>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum UnitKind<'a> {
+    Heading(u8, &'a [Span]),
+    Text(&'a [Span]),
+    /// A list item with its first paragraph (its other blocks follow as units one level deeper).
+    Item(&'a Item, &'a [Span]),
+    Code(&'a Code),
+    Rule,
+}
+
+impl Doc {
+    pub fn units(&self) -> Vec<Unit<'_>> {
+        let mut out = Vec::new();
+        flatten(&self.blocks, 0, false, &mut out);
+        out
+    }
+}
+
+fn flatten<'a>(blocks: &'a [Block], depth: usize, quote: bool, out: &mut Vec<Unit<'a>>) {
+    for b in blocks {
+        // Inside a list item everything is tight; at the top, blocks are apart.
+        let gap = depth == 0 && !out.is_empty();
+        let kind = match b {
+            Block::Heading { level, text } => Some(UnitKind::Heading(*level, text)),
+            Block::Paragraph(spans) => Some(UnitKind::Text(spans)),
+            Block::Code(c) => Some(UnitKind::Code(c)),
+            Block::Rule => Some(UnitKind::Rule),
+            Block::Quote(_) | Block::List(_) => None,
+        };
+        if let Some(kind) = kind {
+            out.push(Unit { depth, quote, gap, kind });
+            continue;
+        }
+        match b {
+            Block::Quote(inner) => {
+                let at = out.len();
+                flatten(inner, depth, true, out);
+                if let Some(u) = out.get_mut(at) {
+                    u.gap = depth == 0 && at > 0;
+                }
+            }
+            Block::List(items) => {
+                for (n, item) in items.iter().enumerate() {
+                    let (first, rest): (&[Span], &[Block]) = match item.blocks.first() {
+                        Some(Block::Paragraph(p)) => (p, &item.blocks[1..]),
+                        _ => (&[], &item.blocks[..]),
+                    };
+                    let gap = n == 0 && depth == 0 && !out.is_empty();
+                    out.push(Unit { depth, quote, gap, kind: UnitKind::Item(item, first) });
+                    flatten(rest, depth + 1, quote, out);
+                }
+            }
             _ => {}
         }
     }

@@ -31,10 +31,16 @@ enum Kind {
     Quote,
     /// `Some(n)`: ordered, the next item's number.
     List(Option<u64>),
-    Item { marker: Marker, step: Option<usize> },
+    Item {
+        marker: Marker,
+        step: Option<usize>,
+    },
     Paragraph,
     Heading(u8),
-    Code { lang: String, raw: String },
+    Code {
+        lang: String,
+        raw: String,
+    },
 }
 
 struct Frame {
@@ -289,7 +295,9 @@ mod tests {
 
     #[test]
     fn headings_paragraphs_emphasis_and_links() {
-        let d = parse("# Cache *storm*\n\nDrain **now**, see [the guide](https://wiki.example.org/cap) and `INFO`.\n\n---\n");
+        let d = parse(
+            "# Cache *storm*\n\nDrain **now**, see [the guide](https://wiki.example.org/cap) and `INFO`.\n\n---\n",
+        );
         let Block::Heading { level: 1, text } = &d.blocks[0] else { panic!("{:?}", d.blocks[0]) };
         assert_eq!(plain(text), "Cache storm");
         assert!(text[1].italic && !text[0].italic);

@@ -37,13 +37,21 @@ impl Places {
 
 /// Load, fill and parse an alert's runbook. The source (shown even on failure) and the document
 /// or why there is none; `(None, Err(..))` only when no runbook is configured for the alert.
-pub async fn load(loader: &Loader, places: &Places, alert: &AlertRef, now: Millis) -> (Option<String>, Result<Doc, String>) {
+pub async fn load(
+    loader: &Loader,
+    places: &Places,
+    alert: &AlertRef,
+    now: Millis,
+) -> (Option<String>, Result<Doc, String>) {
     let loc = match source::locate(&alert.name, alert.runbook_url.as_deref(), places.dir.as_deref(), &places.base) {
         Ok(Some(loc)) => loc,
         Ok(None) => return (None, Err(NONE.to_string())),
         Err(e) => {
             let shown = alert.runbook_url.clone().or_else(|| places.dir.as_deref().map(|d| d.display().to_string()));
-            return (shown.map(|s| crate::sanitize::line(&s).into_owned()), Err(crate::sanitize::line(&e).into_owned()));
+            return (
+                shown.map(|s| crate::sanitize::line(&s).into_owned()),
+                Err(crate::sanitize::line(&e).into_owned()),
+            );
         }
     };
     let shown = crate::sanitize::line(&loc.shown()).into_owned();
@@ -67,8 +75,11 @@ mod tests {
     async fn a_runbook_from_the_folder_is_filled_then_parsed() {
         let d = tempfile::tempdir().unwrap();
         std::fs::create_dir(d.path().join("rb")).unwrap();
-        std::fs::write(d.path().join("rb/cache-evictions.md"), "# Storm in {{ $labels.env }}\n\n`redis -n $labels.env`\n")
-            .unwrap();
+        std::fs::write(
+            d.path().join("rb/cache-evictions.md"),
+            "# Storm in {{ $labels.env }}\n\n`redis -n $labels.env`\n",
+        )
+        .unwrap();
         let places = Places { dir: Some(d.path().join("rb")), base: d.path().into() };
         let alert = AlertRef {
             name: "CacheEvictions".into(),
@@ -84,11 +95,14 @@ mod tests {
         assert!(p[0].code && p[0].text == "redis -n sandbox");
 
         // A missing file keeps its URL visible beside the reason.
-        let gone = AlertRef { name: "Gone".into(), labels: vec![], runbook_url: Some("file:///nonexistent/rb.md".into()) };
+        let gone =
+            AlertRef { name: "Gone".into(), labels: vec![], runbook_url: Some("file:///nonexistent/rb.md".into()) };
         let (src, doc) = load(&Loader::new(crate::net::client()), &places, &gone, 0).await;
         assert_eq!(src.as_deref(), Some("/nonexistent/rb.md"));
         assert_eq!(doc.unwrap_err(), "no such file /nonexistent/rb.md");
-        let (src, doc) = load(&Loader::new(crate::net::client()), &Places::default(), &AlertRef { runbook_url: None, ..gone }, 0).await;
+        let (src, doc) =
+            load(&Loader::new(crate::net::client()), &Places::default(), &AlertRef { runbook_url: None, ..gone }, 0)
+                .await;
         assert_eq!((src, doc.unwrap_err()), (None, NONE.to_string()));
     }
 }

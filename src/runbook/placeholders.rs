@@ -44,7 +44,10 @@ mod tests {
 
     #[test]
     fn a_missing_label_stays_visible_and_plain_text_is_untouched() {
-        assert_eq!(fill("kubectl -n $labels.ns and {{ $labels.ns }}", &labels()), "kubectl -n $labels.ns and {{ $labels.ns }}");
+        assert_eq!(
+            fill("kubectl -n $labels.ns and {{ $labels.ns }}", &labels()),
+            "kubectl -n $labels.ns and {{ $labels.ns }}"
+        );
         assert!(matches!(fill("no placeholders, $HOME stays", &labels()), Cow::Borrowed(_)));
         // `$labels.envx` is another label, not `env` followed by `x`.
         assert_eq!(fill("$labels.envx", &labels()), "$labels.envx");

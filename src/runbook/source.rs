@@ -42,7 +42,12 @@ impl Location {
 
 /// The runbook of the alert named `name` with annotation `runbook_url`: a file in `dir` named
 /// after the alert when there is one, else the URL. `Ok(None)`: no runbook configured at all.
-pub fn locate(name: &str, runbook_url: Option<&str>, dir: Option<&Path>, base: &Path) -> Result<Option<Location>, String> {
+pub fn locate(
+    name: &str,
+    runbook_url: Option<&str>,
+    dir: Option<&Path>,
+    base: &Path,
+) -> Result<Option<Location>, String> {
     // A name that could leave the folder is never looked up in it.
     let safe = !name.is_empty() && !name.starts_with('.') && !name.contains(['/', '\\']);
     let tried: Vec<PathBuf> = match dir {
@@ -99,7 +104,8 @@ pub fn kebab_case(name: &str) -> String {
         if c.is_uppercase() && i > 0 {
             let prev = chars[i - 1];
             let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-            if (prev.is_lowercase() || prev.is_ascii_digit() || (prev.is_uppercase() && next_lower)) && !out.ends_with('-')
+            if (prev.is_lowercase() || prev.is_ascii_digit() || (prev.is_uppercase() && next_lower))
+                && !out.ends_with('-')
             {
                 out.push('-');
             }
@@ -229,7 +235,10 @@ mod tests {
             Ok(Some(Location::File(dir.join("high-error-rate.md"))))
         );
         std::fs::write(dir.join("HighErrorRate.md"), "# x").unwrap();
-        assert_eq!(locate("HighErrorRate", url, Some(&dir), base), Ok(Some(Location::File(dir.join("HighErrorRate.md")))));
+        assert_eq!(
+            locate("HighErrorRate", url, Some(&dir), base),
+            Ok(Some(Location::File(dir.join("HighErrorRate.md"))))
+        );
         assert_eq!(locate("Other", url, Some(&dir), base), Ok(Some(Location::Http(url.unwrap().into()))));
         let err = locate("Other", None, Some(&dir), base).unwrap_err();
         assert!(err.contains("Other.md") && err.contains("other.md") && err.contains("no runbook_url"), "{err}");
@@ -257,7 +266,10 @@ mod tests {
         std::fs::write(&p, "# ok\n").unwrap();
         assert_eq!(&*l.load(&Location::File(p.clone()), 0).await.unwrap(), "# ok\n");
         let missing = d.path().join("nope.md");
-        assert_eq!(l.load(&Location::File(missing.clone()), 0).await.unwrap_err(), format!("no such file {}", missing.display()));
+        assert_eq!(
+            l.load(&Location::File(missing.clone()), 0).await.unwrap_err(),
+            format!("no such file {}", missing.display())
+        );
         std::fs::write(&p, vec![b'x'; MAX_BYTES + 1]).unwrap();
         assert_eq!(l.load(&Location::File(p.clone()), 0).await.unwrap_err(), "runbook larger than 256 KiB");
         std::fs::write(&p, vec![b'x'; MAX_BYTES]).unwrap();
@@ -321,7 +333,9 @@ mod tests {
 
     #[tokio::test]
     async fn http_answers_are_cached_failures_briefly() {
-        let ok = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: text/markdown\r\nContent-Length: 6\r\n\r\n# hi\r\n".to_vec();
+        let ok =
+            b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: text/markdown\r\nContent-Length: 6\r\n\r\n# hi\r\n"
+                .to_vec();
         let (url, hits) = server(Some(ok)).await;
         let l = Loader::new(crate::net::client());
         let loc = Location::Http(url);
@@ -331,7 +345,8 @@ mod tests {
         l.load(&loc, CACHE_MS).await.unwrap();
         assert_eq!(hits.load(Ordering::SeqCst), 2, "a stale entry is fetched again");
 
-        let (missing, hits) = server(Some(b"HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n".to_vec())).await;
+        let (missing, hits) =
+            server(Some(b"HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n".to_vec())).await;
         let loc = Location::Http(missing);
         assert_eq!(l.load(&loc, 0).await.unwrap_err(), "HTTP 404");
         assert_eq!(l.load(&loc, FAILURE_CACHE_MS - 1).await.unwrap_err(), "HTTP 404");

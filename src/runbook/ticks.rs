@@ -31,6 +31,11 @@ impl Ticks {
         (Ticks { path, map }, err)
     }
 
+    /// The alerts that have ticks.
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.map.keys()
+    }
+
     pub fn of(&self, key: &str) -> BTreeMap<String, bool> {
         self.map.get(key).cloned().unwrap_or_default()
     }
@@ -56,7 +61,8 @@ impl Ticks {
     }
 
     fn save(&self) -> Result<(), String> {
-        crate::persist::write_json(&self.path, &self.map).map_err(|e| format!("cannot save {}: {e}", self.path.display()))
+        crate::persist::write_json(&self.path, &self.map)
+            .map_err(|e| format!("cannot save {}: {e}", self.path.display()))
     }
 }
 

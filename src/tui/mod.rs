@@ -129,6 +129,12 @@ pub async fn run_dashboard(
             use std::io::Write;
             let _ = term.backend_mut().write_all(b"\x07").and_then(|_| term.backend_mut().flush());
         }
+        if let Some(text) = state.clipboard.take() {
+            // OSC 52 between frames: the terminal (or tmux, or the SSH client's terminal) sets its
+            // clipboard. The text is a runbook's code block, already free of control characters.
+            use std::io::Write;
+            let _ = term.backend_mut().write_all(&osc52(&text)).and_then(|_| term.backend_mut().flush());
+        }
         tokio::select! {
             ev = input.next() => match ev {
                 Some(Ok(TermEvent::Key(k))) => {
@@ -177,6 +183,15 @@ pub async fn run_dashboard(
     }
 }
 
+/// The OSC 52 sequence that puts `text` in the clipboard: `ESC ] 52 ; c ; <base64> BEL`.
+pub fn osc52(text: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    let mut out = b"\x1b]52;c;".to_vec();
+    out.extend_from_slice(base64::engine::general_purpose::STANDARD.encode(text).as_bytes());
+    out.push(0x07);
+    out
+}
+
 /// The shortest gap between two frames drawn for engine data.
 const DATA_FRAME: Duration = Duration::from_millis(250);
 
@@ -213,6 +228,12 @@ mod tests {
 
     fn click(col: u16, row: u16, kind: MouseEventKind) -> MouseEvent {
         MouseEvent { kind, column: col, row, modifiers: KeyModifiers::NONE }
+    }
+
+    #[test]
+    fn osc52_byte_for_byte() {
+        assert_eq!(osc52("redis-cli INFO\n"), b"\x1b]52;c;cmVkaXMtY2xpIElORk8K\x07".to_vec());
+        assert_eq!(osc52(""), b"\x1b]52;c;\x07".to_vec());
     }
 
     #[test]

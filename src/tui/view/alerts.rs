@@ -1,11 +1,12 @@
 //! The alerts list and one alert's details.
 
-use crate::app::{strings as S, AlertState, State, ALERTS_ID};
+use super::runbook;
+use crate::app::{strings as S, AlertState, Modal, State, ALERTS_ID};
 use crate::tui::format;
 use crate::tui::theme::{alert_symbol, Palette};
 use crate::tui::widgets::{block, centered, overlay_block};
-use ratatui::layout::{Constraint, Rect};
-use ratatui::style::{Modifier, Style};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Clear, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
@@ -69,7 +70,7 @@ pub(super) fn alerts(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
 }
 
 pub(super) fn alert_details(state: &State, pal: &Palette, f: &mut Frame, area: Rect) {
-    let Some(a) = state.selected_alert() else { return };
+    let Some(a) = state.details_alert() else { return };
     let key = |k: &str| Span::styled(format!("{k:<12}"), pal.dim());
     let mut lines = vec![
         Line::from(vec![key("alert"), Span::styled(a.name.clone(), pal.alert(a.state, &a.severity))]),
@@ -110,11 +111,67 @@ pub(super) fn alert_details(state: &State, pal: &Palette, f: &mut Frame, area: R
     for (t, s) in &a.history {
         lines.push(Line::from(format!("  {} {}", format::clock(*t, state.utc_offset_secs), s.as_str())));
     }
+    let rv = state.details_runbook();
+    let doc = rv.and_then(|r| r.doc.as_ref().ok());
+    let hint = if doc.is_some() { S::DETAILS_KEYS } else { S::DETAILS_KEYS_NO_RUNBOOK };
     let r = centered(area, area.width.saturating_sub(8).max(40), area.height.saturating_sub(4).max(10));
     f.render_widget(Clear, r);
-    let p = Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .block(overlay_block(pal, S::ALERT_DETAILS, "A ack · s silence · Esc close"))
-        .style(Style::new());
-    f.render_widget(p, r);
+    let frame = overlay_block(pal, S::ALERT_DETAILS, hint);
+    let inner = frame.inner(r);
+    f.render_widget(frame, r);
+    // Side by side when there is room (the runbook beside the alert), else the runbook below.
+    let (facts_r, book_r) = if inner.width >= 110 {
+        let [a, b] = Layout::horizontal([Constraint::Percentage(40), Constraint::Fill(1)]).areas(inner);
+        (a, Rect { x: b.x + 1, width: b.width.saturating_sub(1), ..b })
+    } else {
+        let want = (lines.len() as u16).min(inner.height / 2);
+        let [a, b] = Layout::vertical([Constraint::Length(want), Constraint::Fill(1)]).areas(inner);
+        (a, b)
+    };
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), facts_r);
+    runbook_pane(state, pal, f, book_r);
+}
+
+/// The runbook's pane: where it came from, then the runbook (scrolled to the cursor), or why not.
+fn runbook_pane(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
+    if r.height < 2 || r.width < 10 {
+        return;
+    }
+    let cursor = match &state.ui.modal {
+        Some(Modal::AlertDetails(d)) => d.cursor,
+        _ => 0,
+    };
+    let mut head = vec![Span::styled(format!("{} ", S::RUNBOOK), pal.title().add_modifier(Modifier::BOLD))];
+    let body: Vec<Line> = match state.details_runbook() {
+        None => vec![Line::from(Span::styled(S::RUNBOOK_LOADING, pal.dim()))],
+        Some(rv) => {
+            if let Some(src) = &rv.source {
+                head.push(Span::styled(src.clone(), pal.dim().add_modifier(Modifier::UNDERLINED)));
+            }
+            match &rv.doc {
+                Err(why) => {
+                    let style = if rv.source.is_some() { pal.fg(pal.warn) } else { pal.dim() };
+                    let text = if rv.source.is_some() { format!("not loaded: {why}") } else { why.clone() };
+                    vec![Line::from(Span::styled(text, style))]
+                }
+                Ok(doc) => {
+                    let units = doc.units();
+                    let height = usize::from(r.height - 2);
+                    let drawn = runbook::draw(rv, &units, cursor, r.width, pal);
+                    let top = runbook::top_row(&drawn, cursor, height);
+                    let more_below = drawn.lines.len() > top + height;
+                    let mut lines: Vec<Line> = drawn.lines.into_iter().skip(top).take(height).collect();
+                    if more_below {
+                        if let Some(last) = lines.last_mut() {
+                            *last = Line::from(Span::styled("  ↓ more (j, PgDn)", pal.dim()));
+                        }
+                    }
+                    lines
+                }
+            }
+        }
+    };
+    let mut all = vec![Line::from(head), Line::default()];
+    all.extend(body);
+    f.render_widget(Paragraph::new(all).wrap(Wrap { trim: false }), r);
 }

@@ -11,6 +11,9 @@ mod operation;
 mod overlays;
 mod overview;
 mod panel;
+mod runbook;
+#[cfg(test)]
+mod runbook_tests;
 mod values;
 
 use super::layout::{self, Placement};
@@ -42,7 +45,7 @@ pub fn view(state: &State, f: &mut Frame) {
     match &state.ui.modal {
         None => {}
         Some(Modal::Help) => overlays::help(&pal, f, area, state.read_only),
-        Some(Modal::AlertDetails) => alerts::alert_details(state, &pal, f, area),
+        Some(Modal::AlertDetails(_)) => alerts::alert_details(state, &pal, f, area),
         Some(Modal::SilencePicker(i)) => overlays::silence_picker(state, &pal, f, area, *i),
         Some(Modal::Deploy(d)) => deploy_dialog::draw(&pal, f, area, d),
         Some(Modal::Confirm(c)) => confirm::draw(&pal, f, area, c),
