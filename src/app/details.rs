@@ -152,7 +152,7 @@ mod tests {
     #[test]
     fn steps_tick_and_untick_and_the_engine_is_told() {
         let mut s = open("# Storm\n\n- [ ] check the rate\n- [x] page the team\n");
-        assert!(matches!(s.handle_key(ch(' ')), None), "the heading is not a step");
+        assert!(s.handle_key(ch(' ')).is_none(), "the heading is not a step");
         assert!(s.notices.back().unwrap().1.contains("not a step"));
         s.handle_key(ch('j'));
         let key = s.details_runbook().unwrap().key.clone();

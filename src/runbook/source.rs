@@ -115,12 +115,15 @@ pub fn kebab_case(name: &str) -> String {
     out
 }
 
+/// A fetched runbook (or why not) and when it was fetched.
+type Cached = (Millis, Result<Arc<str>, String>);
+
 /// Loads runbooks; HTTP answers are cached by URL. Shared by the engine's load tasks.
 pub struct Loader {
     client: reqwest::Client,
     timeout: Duration,
     max_bytes: usize,
-    cache: Mutex<HashMap<String, (Millis, Result<Arc<str>, String>)>>,
+    cache: Mutex<HashMap<String, Cached>>,
 }
 
 impl Loader {
@@ -229,7 +232,8 @@ mod tests {
         std::fs::create_dir(&dir).unwrap();
         std::fs::write(dir.join("high-error-rate.md"), "# x").unwrap();
         let base = d.path();
-        let url = Some("https://wiki.example.org/x");
+        let wiki = "https://wiki.example.org/x";
+        let url = Some(wiki);
         assert_eq!(
             locate("HighErrorRate", url, Some(&dir), base),
             Ok(Some(Location::File(dir.join("high-error-rate.md"))))
@@ -239,7 +243,7 @@ mod tests {
             locate("HighErrorRate", url, Some(&dir), base),
             Ok(Some(Location::File(dir.join("HighErrorRate.md"))))
         );
-        assert_eq!(locate("Other", url, Some(&dir), base), Ok(Some(Location::Http(url.unwrap().into()))));
+        assert_eq!(locate("Other", url, Some(&dir), base), Ok(Some(Location::Http(wiki.into()))));
         let err = locate("Other", None, Some(&dir), base).unwrap_err();
         assert!(err.contains("Other.md") && err.contains("other.md") && err.contains("no runbook_url"), "{err}");
         assert_eq!(locate("Other", None, None, base), Ok(None));

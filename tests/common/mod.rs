@@ -92,6 +92,11 @@ impl Tmux {
         }
     }
 
+    /// Any tmux command on this session's server (`set -g set-clipboard on`, `show-buffer`).
+    pub fn tmux(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux").args(["-L", &self.socket]).args(args).output().unwrap()
+    }
+
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("stderr")).unwrap_or_default()
     }

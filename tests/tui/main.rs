@@ -17,4 +17,5 @@ macro_rules! assert_screen {
 mod tui_deploy_e2e;
 mod tui_deploy_snapshots;
 mod tui_e2e;
+mod tui_runbook_e2e;
 mod tui_snapshots;

@@ -132,11 +132,21 @@ fn tiny_and_odd_sizes_do_not_panic() {
         render(&s, w, h);
     }
     // Each overlay over a zoomed panel in a tiny terminal (one modal is open at a time).
-    for modal in [Modal::Help, Modal::AlertDetails, Modal::SilencePicker(0)] {
+    let key = s.alerts[0].key.clone();
+    let details = Modal::AlertDetails(opsdeck::app::Details { key: key.clone(), cursor: 3 });
+    for modal in [Modal::Help, details, Modal::SilencePicker(0)] {
         let mut z = fixture::full();
         z.ui.zoom = true;
         z.ui.modal = Some(modal);
-        render(&z, 30, 8);
+        z.apply(opsdeck::model::Event::Runbook(opsdeck::model::RunbookView {
+            key: key.clone(),
+            source: Some("runbooks/x.md".into()),
+            doc: Ok(opsdeck::runbook::markdown::parse("# T\n\n- [ ] a very long step that wraps\n\n```\ncode\n```\n")),
+            ticks: Default::default(),
+        }));
+        for (w, h) in [(30, 8), (12, 4), (1, 1), (200, 60)] {
+            render(&z, w, h);
+        }
     }
 }
 
