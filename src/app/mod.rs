@@ -301,6 +301,11 @@ impl State {
                 if n == 0 && matches!(self.ui.modal, Some(Modal::AlertDetails(_) | Modal::SilencePicker(_))) {
                     self.ui.modal = None;
                 }
+                // Details of an alert that has left the list (resolved and aged out) close.
+                if matches!(&self.ui.modal, Some(Modal::AlertDetails(d)) if !self.alerts.iter().any(|a| a.key == d.key))
+                {
+                    self.ui.modal = None;
+                }
             }
             Event::Markers(m) => self.markers = m,
             Event::Deploy(p) => self.fold_deploy(p),

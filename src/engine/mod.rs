@@ -332,7 +332,9 @@ impl Engine {
             let _ = self.events.try_send(Event::Backup(s));
         }
         self.alerts.evaluate(&mut self.storage, now, &self.events);
-        if let Err(e) = self.runbooks.retain(&self.alerts.views(now), now) {
+        if let Err(e) =
+            self.runbooks.has_ticks().then(|| self.runbooks.retain(&self.alerts.views(now), now)).unwrap_or(Ok(()))
+        {
             self.notice(e);
         }
     }

@@ -44,6 +44,10 @@ impl Runbooks {
         });
     }
 
+    pub fn has_ticks(&self) -> bool {
+        self.ticks.keys().next().is_some()
+    }
+
     pub fn tick(&mut self, key: &str, step: &str, ticked: bool) -> Result<(), String> {
         self.ticks.set(key, step, ticked)
     }
@@ -62,5 +66,50 @@ impl Runbooks {
             .cloned()
             .collect();
         self.ticks.retain_active(active.iter().map(String::as_str))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(key: &str, state: AlertState) -> AlertView {
+        AlertView {
+            key: key.into(),
+            name: "X".into(),
+            state,
+            severity: "warning".into(),
+            env: None,
+            summary: String::new(),
+            active_since: 0,
+            resolved_at: None,
+            value: 1.0,
+            expr: "vector(1)".into(),
+            labels: vec![],
+            annotations: vec![],
+            history: vec![],
+            acked: false,
+            silenced_until: None,
+        }
+    }
+
+    #[test]
+    fn ticks_go_when_the_alert_resolves_or_is_gone_after_the_warmup() {
+        let d = tempfile::tempdir().unwrap();
+        let cfg = crate::config::Config::parse("", &d.path().join("opsdeck.toml")).unwrap();
+        let (mut r, err) = Runbooks::new(&cfg, d.path(), crate::net::client(), 0);
+        assert_eq!(err, None);
+        r.tick("a", "step", true).unwrap();
+        r.tick("b", "step", true).unwrap();
+        r.tick("c", "step", true).unwrap();
+        // At start an alert not evaluated yet keeps its ticks; a resolved one loses them.
+        r.retain(&[alert("a", AlertState::Firing), alert("b", AlertState::Resolved)], 1_000).unwrap();
+        assert!(r.has_ticks());
+        let (t, _) = Ticks::load(d.path());
+        assert_eq!(t.keys().cloned().collect::<Vec<_>>(), ["a", "c"]);
+        // Past the warm-up, an alert the rules no longer know has resolved.
+        r.retain(&[alert("a", AlertState::Pending)], WARMUP_MS).unwrap();
+        let (t, _) = Ticks::load(d.path());
+        assert_eq!(t.keys().cloned().collect::<Vec<_>>(), ["a"]);
     }
 }
