@@ -332,10 +332,10 @@ impl Engine {
             let _ = self.events.try_send(Event::Backup(s));
         }
         self.alerts.evaluate(&mut self.storage, now, &self.events);
-        if let Err(e) =
-            self.runbooks.has_ticks().then(|| self.runbooks.retain(&self.alerts.views(now), now)).unwrap_or(Ok(()))
-        {
-            self.notice(e);
+        if self.runbooks.has_ticks() {
+            if let Err(e) = self.runbooks.retain(&self.alerts.views(now), now) {
+                self.notice(e);
+            }
         }
     }
 
