@@ -433,3 +433,31 @@ fn kill_9_at_random_points_loses_nothing() {
     assert_eq!(out.code(), 0, "{}", out.all());
     assert_eq!(s.fleet.version("development"), v0);
 }
+
+/// An unhealthy component blocks a deploy's pre-check (and `--dry-run` says so); nothing changes.
+#[test]
+fn an_unhealthy_component_refuses_a_deploy() {
+    let s = Setup::new();
+    let cfg = s.fast("sick.toml");
+    let mut doc: toml::Table = toml::from_str(&std::fs::read_to_string(&cfg).unwrap()).unwrap();
+    // A port nothing listens on: refused at once, unhealthy after one retry.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    for e in doc["environment"].as_array_mut().unwrap() {
+        if e["name"].as_str() == Some("staging") {
+            let comps = e.get_mut("components").and_then(|c| c.as_array_mut()).unwrap();
+            let sick: toml::Table = toml::from_str(&format!(
+                "name = \"queue\"\nkind = \"tcp\"\naddress = \"{closed}\"\nretries = 1\ninterval = \"1s\"\ntimeout = \"1s\""
+            ))
+            .unwrap();
+            comps.push(toml::Value::Table(sick));
+        }
+    }
+    std::fs::write(&cfg, toml::to_string(&doc).unwrap()).unwrap();
+    let before = s.fleet.version("staging");
+    let plan = s.run(&cfg, &["deploy", "staging", "1.4.0", "--dry-run"]);
+    assert!(plan.all().contains("queue UNHEALTHY (connection refused)"), "{}", plan.all());
+    let out = s.run(&cfg, &["deploy", "staging", "1.4.0", "--yes"]);
+    assert_eq!(out.code(), 5, "{}", out.all());
+    assert!(out.all().contains("component queue (connection refused) unhealthy"), "{}", out.all());
+    assert_eq!(s.fleet.version("staging"), before, "nothing was changed");
+}
