@@ -44,6 +44,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// PromQL against the [prometheus] server: an instant query, or a range with --range; exit 1
+    /// on a query error (with its position), 2 on a usage or config error
+    Query(QueryArgs),
     /// Prometheus rule files: validate or unit-test them
     #[command(subcommand)]
     Rules(RulesCmd),
@@ -154,4 +157,25 @@ pub struct LogsArgs {
     /// One JSON record per line
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct QueryArgs {
+    /// The PromQL expression
+    pub expr: String,
+    /// Evaluation time (the range's end): Unix seconds or RFC 3339; default now
+    #[arg(long)]
+    pub time: Option<String>,
+    /// A range query over this long before --time (e.g. 5m)
+    #[arg(long)]
+    pub range: Option<String>,
+    /// The range query's resolution (default: the range / 250, at least 1s)
+    #[arg(long, requires = "range")]
+    pub step: Option<String>,
+    /// Print the server's /api/v1/query(_range) response as it is
+    #[arg(long)]
+    pub json: bool,
+    /// Scrape the configured targets this long and query the local store instead (not built yet)
+    #[arg(long)]
+    pub scrape_for: Option<String>,
 }

@@ -21,6 +21,7 @@ pub mod panels;
 pub mod persist;
 pub mod prom_api;
 pub mod promql;
+pub mod query;
 pub mod rules;
 pub mod runbook;
 pub mod sanitize;

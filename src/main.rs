@@ -95,6 +95,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let state_dir = state_dir(&cli, Some(&cfg));
             runtime()?.block_on(opsdeck::status::run(&cfg, *json, &state_dir))
         }
+        Some(Command::Query(args)) => {
+            let cfg = config_or_exit!(&cli);
+            runtime()?.block_on(opsdeck::query::run(&cfg, args))
+        }
         Some(Command::Rules(RulesCmd::Check { files, strict })) => Ok(opsdeck::rules::cmd_check(files, *strict)),
         Some(Command::Rules(RulesCmd::Test { files })) => Ok(opsdeck::rules::cmd_test(files)),
         Some(Command::Check(CheckCmd::Metrics { file })) => Ok(opsdeck::scrape::cmd_check_metrics(file.as_deref())),

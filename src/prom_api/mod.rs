@@ -104,6 +104,36 @@ impl Client {
     }
 
     async fn call(&self, path: &str, params: &[(&str, String)]) -> Result<Value, ApiError> {
+        decode_response(&self.call_json(path, params).await?)
+    }
+
+    /// The server's JSON answer as it came (an API error included: `status: "error"`), for
+    /// `opsdeck query --json`, which prints it unchanged.
+    pub async fn query_json(&self, expr: &str, t_ms: Option<i64>) -> Result<serde_json::Value, ApiError> {
+        let mut params = vec![("query", expr.to_string())];
+        if let Some(t) = t_ms {
+            params.push(("time", secs(t)));
+        }
+        self.call_json("api/v1/query", &params).await
+    }
+
+    pub async fn query_range_json(
+        &self,
+        expr: &str,
+        start_ms: i64,
+        end_ms: i64,
+        step: Duration,
+    ) -> Result<serde_json::Value, ApiError> {
+        let params = [
+            ("query", expr.to_string()),
+            ("start", secs(start_ms)),
+            ("end", secs(end_ms)),
+            ("step", format!("{}", step.as_secs_f64())),
+        ];
+        self.call_json("api/v1/query_range", &params).await
+    }
+
+    async fn call_json(&self, path: &str, params: &[(&str, String)]) -> Result<serde_json::Value, ApiError> {
         let mut url = self.base.join(path).map_err(|e| ApiError::Url { url: path.into(), reason: e.to_string() })?;
         url.query_pairs_mut().extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())));
         let shown = format!("{}{}", self.base, path);
@@ -126,12 +156,11 @@ impl Client {
             .await
             .map_err(|_| ApiError::Timeout { url: shown.clone(), timeout: self.timeout })??;
         // API errors come with 400/422/503 and a JSON body; anything else non-2xx is a status error.
-        let json: serde_json::Value = match serde_json::from_slice(&body) {
-            Ok(j) => j,
-            Err(_) if !(200..300).contains(&status) => return Err(ApiError::Status { url: shown, status }),
-            Err(e) => return Err(ApiError::Decode(format!("not JSON: {e}"))),
-        };
-        decode_response(&json)
+        match serde_json::from_slice(&body) {
+            Ok(j) => Ok(j),
+            Err(_) if !(200..300).contains(&status) => Err(ApiError::Status { url: shown, status }),
+            Err(e) => Err(ApiError::Decode(format!("not JSON: {e}"))),
+        }
     }
 }
 
