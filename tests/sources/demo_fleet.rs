@@ -253,7 +253,7 @@ async fn logs_page_by_cursor_without_repeats() {
     let api = fleet.env("development").unwrap().api_url();
     let mut cursor = 0u64;
     let mut seen = Vec::new();
-    // The demo's development API logs about two lines a second; the bound is generous because
+    // The demo's development API logs about one line a second; the bound is generous because
     // the suite runs its tests side by side on two cores (17 lines in 15 s was seen there).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
     while seen.len() < 20 {

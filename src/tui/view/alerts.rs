@@ -71,6 +71,17 @@ pub(super) fn alerts(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
 
 pub(super) fn alert_details(state: &State, pal: &Palette, f: &mut Frame, area: Rect) {
     let Some(a) = state.details_alert() else { return };
+    let rv = state.details_runbook();
+    let doc = rv.and_then(|r| r.doc.as_ref().ok());
+    let hint = if doc.is_some() { S::DETAILS_KEYS } else { S::DETAILS_KEYS_NO_RUNBOOK };
+    let r = centered(area, area.width.saturating_sub(8).max(40), area.height.saturating_sub(4).max(10));
+    f.render_widget(Clear, r);
+    let frame = overlay_block(pal, S::ALERT_DETAILS, hint);
+    let inner = frame.inner(r);
+    f.render_widget(frame, r);
+    let side_by_side = inner.width >= 110;
+    let facts_w = if side_by_side { inner.width * 2 / 5 } else { inner.width } as usize;
+
     let key = |k: &str| Span::styled(format!("{k:<12}"), pal.dim());
     let mut lines = vec![
         Line::from(vec![key("alert"), Span::styled(a.name.clone(), pal.alert(a.state, &a.severity))]),
@@ -86,8 +97,16 @@ pub(super) fn alert_details(state: &State, pal: &Palette, f: &mut Frame, area: R
         Line::from(vec![key("severity"), Span::raw(a.severity.clone())]),
         Line::from(vec![key("environment"), Span::raw(a.env.clone().unwrap_or_else(|| "—".into()))]),
         Line::from(vec![key("value"), Span::raw(format::short(a.value))]),
-        Line::from(vec![key("expr"), Span::styled(a.expr.clone(), pal.text())]),
     ];
+    // Long values wrap under themselves, not under the keys, so the column stays readable.
+    let indent = " ".repeat(12);
+    runbook::wrap(
+        &mut lines,
+        "",
+        &indent,
+        &[(format!("{:<12}", "expr"), pal.dim()), (a.expr.clone(), pal.text())],
+        facts_w,
+    );
     if a.acked {
         lines.push(Line::from(vec![key("acked"), Span::raw("yes (A withdraws)")]));
     }
@@ -99,29 +118,21 @@ pub(super) fn alert_details(state: &State, pal: &Palette, f: &mut Frame, area: R
     }
     lines.push(Line::from(key("labels")));
     for (k, v) in &a.labels {
-        lines.push(Line::from(format!("  {k}={v}")));
+        runbook::wrap(&mut lines, "  ", "    ", &[(format!("{k}={v}"), pal.text())], facts_w);
     }
     lines.push(Line::from(key("annotations")));
     for (k, v) in &a.annotations {
         // The runbook is what on-call needs first: make it stand out.
         let style = if k == "runbook_url" { pal.title().add_modifier(Modifier::UNDERLINED) } else { pal.text() };
-        lines.push(Line::from(vec![Span::raw(format!("  {k}: ")), Span::styled(v.clone(), style)]));
+        runbook::wrap(&mut lines, "  ", "    ", &[(format!("{k}: "), pal.text()), (v.clone(), style)], facts_w);
     }
     lines.push(Line::from(key("transitions")));
     for (t, s) in &a.history {
         lines.push(Line::from(format!("  {} {}", format::clock(*t, state.utc_offset_secs), s.as_str())));
     }
-    let rv = state.details_runbook();
-    let doc = rv.and_then(|r| r.doc.as_ref().ok());
-    let hint = if doc.is_some() { S::DETAILS_KEYS } else { S::DETAILS_KEYS_NO_RUNBOOK };
-    let r = centered(area, area.width.saturating_sub(8).max(40), area.height.saturating_sub(4).max(10));
-    f.render_widget(Clear, r);
-    let frame = overlay_block(pal, S::ALERT_DETAILS, hint);
-    let inner = frame.inner(r);
-    f.render_widget(frame, r);
     // Side by side when there is room (the runbook beside the alert), else the runbook below.
-    let (facts_r, book_r) = if inner.width >= 110 {
-        let [a, b] = Layout::horizontal([Constraint::Percentage(40), Constraint::Fill(1)]).areas(inner);
+    let (facts_r, book_r) = if side_by_side {
+        let [a, b] = Layout::horizontal([Constraint::Length(facts_w as u16), Constraint::Fill(1)]).areas(inner);
         (a, Rect { x: b.x + 1, width: b.width.saturating_sub(1), ..b })
     } else {
         let want = (lines.len() as u16).min(inner.height / 2);

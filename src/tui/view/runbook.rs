@@ -135,7 +135,7 @@ fn styled(spans: &[RSpan], base: Style, pal: &Palette) -> Vec<(String, Style)> {
 }
 
 /// Word-wrap styled text into `lines`: `lead` before the first row, `rest` before the others.
-fn wrap(lines: &mut Vec<Line<'static>>, lead: &str, rest: &str, parts: &[(String, Style)], width: usize) {
+pub(super) fn wrap(lines: &mut Vec<Line<'static>>, lead: &str, rest: &str, parts: &[(String, Style)], width: usize) {
     let mut row: Vec<Span<'static>> = vec![Span::raw(lead.to_string())];
     let mut used = lead.width();
     let mut prefix_w = used;
