@@ -508,6 +508,36 @@ pub struct Alerting {
     /// A folder of markdown runbooks named after the alerts (`HighErrorRate.md` or
     /// `high-error-rate.md`), shown in the alert details; relative to the config's folder.
     pub runbooks: Option<String>,
+    /// Where alerts come from (design §10): `local` rules on scraped data, `remote-rules` (the
+    /// same rules through `[prometheus]`'s query API) or the `server`'s own alerts. Unset: `local`.
+    pub source: Option<AlertSource>,
+    /// Who silences created from the keyboard are by; unset, `SUDO_USER`, then `USER`.
+    pub author: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AlertSource {
+    Local,
+    RemoteRules,
+    Server,
+}
+
+impl AlertSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertSource::Local => "local",
+            AlertSource::RemoteRules => "remote-rules",
+            AlertSource::Server => "server",
+        }
+    }
+}
+
+impl Alerting {
+    /// The source in use (unset means `local`).
+    pub fn source(&self) -> AlertSource {
+        self.source.unwrap_or(AlertSource::Local)
+    }
 }
 
 impl Default for Alerting {
@@ -521,6 +551,8 @@ impl Default for Alerting {
             resend_delay: default_resend(),
             external_labels: Default::default(),
             runbooks: None,
+            source: None,
+            author: None,
         }
     }
 }
@@ -688,6 +720,15 @@ impl Config {
                     return bad("policy, interval and timeout must be more than 0s".into());
                 }
             }
+        }
+        if matches!(self.alerting.source(), AlertSource::RemoteRules | AlertSource::Server) && self.prometheus.is_none()
+        {
+            let sect = text.find("[alerting]").unwrap_or(0);
+            let pos = text[sect..].find("source").map(|p| p + sect).unwrap_or(sect);
+            return Err(self.invalid_at(
+                line_col(text, pos),
+                format!("[alerting] source = {:?} needs a [prometheus] server", self.alerting.source().as_str()),
+            ));
         }
         for p in &self.panels {
             if let Err(e) = crate::promql::parse(&p.expr) {

@@ -1,6 +1,7 @@
 //! opsdeck: sources → store → evaluation → view (design §1). The engine modules know nothing of
 //! the terminal; only `main` wires `tui` to them.
 
+pub mod alertmanager;
 pub mod app;
 pub mod backup;
 pub mod cli;

@@ -42,11 +42,35 @@ pub struct StatusAlert {
     pub state: String,
     pub severity: String,
     pub summary: String,
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// When it became active (RFC 3339), as Prometheus's `activeAt`.
+    #[serde(rename = "activeAt")]
+    pub active_at: String,
+}
+
+impl StatusAlert {
+    fn of(v: crate::model::AlertView) -> StatusAlert {
+        StatusAlert {
+            name: v.name,
+            state: v.state.as_str().to_string(),
+            severity: v.severity,
+            summary: v.summary,
+            labels: v.labels.into_iter().collect(),
+            active_at: chrono::DateTime::from_timestamp_millis(v.active_since)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                .unwrap_or_default(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// Where the alerts came from: "local", "remote-rules" or "server" (`[alerting] source`).
+    pub alert_source: &'static str,
     pub environments: Vec<EnvStatus>,
+    /// Alerts with no `env` label, so of no environment.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_alerts: Vec<StatusAlert>,
     /// Problems that did not stop the check (a broken rule file).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -84,29 +108,54 @@ async fn scrape_once(cfg: &Config) -> Storage {
     storage
 }
 
-/// Alerts per environment from the configured (and built-in) rules, evaluated once over the
-/// store. Rule file problems are returned as warnings.
-fn evaluate_alerts(cfg: &Config, storage: &mut Storage, now: i64) -> (HashMap<String, Vec<StatusAlert>>, Vec<String>) {
-    let mut by_env: HashMap<String, Vec<StatusAlert>> = HashMap::new();
-    let mut rules = match crate::rules::load_from_config(cfg) {
-        Ok(Some(r)) => r,
-        Ok(None) => return (by_env, vec![]),
-        Err(errs) => return (by_env, errs.iter().map(|e| format!("rules: {e}")).collect()),
-    };
-    for a in rules.eval(storage, now) {
-        let v = a.to_view();
-        if v.state == AlertState::Resolved {
-            continue;
+/// Alerts from the configured source: the rule files (and the built-in rules) evaluated once
+/// over the store (`local`), the rule files through the server (`remote-rules`), or the
+/// server's own alerts (`server`); the built-in rules always locally. Rule file problems and
+/// an unreachable server are returned as warnings.
+async fn evaluate_alerts(cfg: &Config, storage: &mut Storage, now: i64) -> (Vec<crate::model::AlertView>, Vec<String>) {
+    use crate::config::AlertSource;
+    let mut out = Vec::new();
+    let mut warnings = Vec::new();
+    let source = cfg.alerting.source();
+    let mut local_eval = |files: bool, out: &mut Vec<crate::model::AlertView>, warnings: &mut Vec<String>| {
+        match crate::rules::load_parts(cfg, files, true) {
+            Ok(Some(mut r)) => out.extend(r.eval(storage, now).iter().map(|a| a.to_view())),
+            Ok(None) => {}
+            Err(errs) => warnings.extend(errs.iter().map(|e| format!("rules: {e}"))),
         }
-        let Some(env) = v.env.clone() else { continue };
-        by_env.entry(env).or_default().push(StatusAlert {
-            name: v.name,
-            state: v.state.as_str().to_string(),
-            severity: v.severity,
-            summary: v.summary,
-        });
+    };
+    local_eval(source == AlertSource::Local, &mut out, &mut warnings);
+    let client = match (source, &cfg.prometheus) {
+        (AlertSource::Local, _) | (_, None) => return (out, warnings),
+        (_, Some(p)) => match crate::prom_api::Client::from_config(p) {
+            Ok(c) => c,
+            Err(e) => {
+                warnings.push(format!("alerts: {e}"));
+                return (out, warnings);
+            }
+        },
+    };
+    match source {
+        AlertSource::Server => match client.alerts().await {
+            Ok(v) => out.extend(v),
+            Err(e) => warnings.push(format!("alerts from the server: {e}")),
+        },
+        AlertSource::RemoteRules => match crate::rules::load_parts(cfg, true, false) {
+            Ok(Some(mut r)) => {
+                let exprs = r.expr_sources();
+                let results = futures::future::join_all(exprs.iter().map(|e| client.instant_samples(e, now))).await;
+                if let Some(Err(e)) = results.iter().find(|r| r.is_err()) {
+                    warnings.push(format!("alerts through the server: {e}"));
+                }
+                r.evaluator_mut().remote = Some(exprs.into_iter().zip(results).collect());
+                out.extend(r.eval(storage, now).iter().map(|a| a.to_view()));
+            }
+            Ok(None) => {}
+            Err(errs) => warnings.extend(errs.iter().map(|e| format!("rules: {e}"))),
+        },
+        AlertSource::Local => {}
     }
-    (by_env, vec![])
+    (out, warnings)
 }
 
 /// Every environment's backup source read once (commands run, expressions over `storage`).
@@ -168,7 +217,15 @@ pub async fn poll(cfg: &Config, deploy_dir: &std::path::Path) -> Report {
         crate::backup::record_series(&mut storage, &st, now);
         backups.insert(env.name.clone(), st);
     }
-    let (mut alerts, warnings) = evaluate_alerts(cfg, &mut storage, now);
+    let (views, warnings) = evaluate_alerts(cfg, &mut storage, now).await;
+    let mut alerts: HashMap<String, Vec<StatusAlert>> = HashMap::new();
+    let mut other_alerts = Vec::new();
+    for v in views.into_iter().filter(|v| v.state != AlertState::Resolved) {
+        match v.env.clone().filter(|e| cfg.environment(e).is_some()) {
+            Some(env) => alerts.entry(env).or_default().push(StatusAlert::of(v)),
+            None => other_alerts.push(StatusAlert::of(v)),
+        }
+    }
     for e in &mut environments {
         e.alerts = alerts.remove(&e.name).unwrap_or_default();
         e.components = components.iter().filter(|c| c.env == e.name).cloned().collect();
@@ -179,7 +236,7 @@ pub async fn poll(cfg: &Config, deploy_dir: &std::path::Path) -> Report {
                 .map(|h| crate::sanitize::line(&format!("{} by {} (pid {})", h.operation, h.user, h.pid)).into_owned());
         }
     }
-    Report { environments, warnings }
+    Report { alert_source: cfg.alerting.source().as_str(), environments, other_alerts, warnings }
 }
 
 pub async fn run(cfg: &Config, json: bool, state_dir: &std::path::Path) -> anyhow::Result<i32> {
@@ -266,6 +323,12 @@ pub fn table(r: &Report) -> String {
         out.push_str(row.trim_end());
         out.push('\n');
     }
+    for a in &r.other_alerts {
+        out.push_str(&format!("(no environment)  {} {} ({})\n", a.state, a.name, a.severity));
+    }
+    if r.alert_source != "local" {
+        out.push_str(&format!("alerts: {}\n", r.alert_source));
+    }
     out
 }
 
@@ -300,6 +363,8 @@ mod tests {
                         state: "firing".into(),
                         severity: "critical".into(),
                         summary: String::new(),
+                        labels: Default::default(),
+                        active_at: String::new(),
                     }],
                     interrupted: None,
                     operation: None,
@@ -308,6 +373,8 @@ mod tests {
                 },
             ],
             warnings: vec![],
+            alert_source: "local",
+            other_alerts: vec![],
         };
         let t = table(&r);
         assert!(t.lines().nth(1).unwrap().contains("production") && t.contains("3 ms") && t.contains("1.4.1"), "{t}");

@@ -29,6 +29,10 @@ pub enum Action {
     Operation,
     /// The selected environment's components and backup, in full.
     Components,
+    /// The Alertmanagers' alerts, grouped as they group them.
+    AlertmanagerView,
+    /// The Alertmanagers' silences.
+    Silences,
     Alerts,
     Ack,
     Silence,
@@ -90,6 +94,8 @@ pub const KEYMAP: &[Binding] = &[
     Binding { keys: &[C('a')], label: "a", action: A::Alerts, help: "alerts full screen" },
     Binding { keys: &[C('A')], label: "A", action: A::Ack, help: "acknowledge alert" },
     Binding { keys: &[C('s')], label: "s", action: A::Silence, help: "silence alert for…" },
+    Binding { keys: &[C('M')], label: "M", action: A::AlertmanagerView, help: "Alertmanager: groups, muted" },
+    Binding { keys: &[C('S')], label: "S", action: A::Silences, help: "silences list (x expires)" },
     Binding { keys: &[C('L')], label: "L", action: A::Logs, help: "logs full screen" },
     Binding { keys: &[C('f')], label: "f", action: A::Follow, help: "logs: follow / pause" },
     Binding { keys: &[C('v')], label: "v", action: A::LevelFilter, help: "logs: level error/warn+/all" },

@@ -3,6 +3,7 @@
 //! renders `&State` and turns keys into `Command`s for the engine. No I/O here (Elm-style:
 //! `apply`/`handle_key` are the only ways state changes, so both are unit-testable).
 
+pub mod alertmanager;
 pub mod confirm;
 pub mod deploy_dialog;
 pub mod deploy_ops;
@@ -132,6 +133,14 @@ pub struct State {
     pub runbook: Option<crate::model::RunbookView>,
     /// Text for the terminal's clipboard (OSC 52), taken and written by the terminal loop.
     pub clipboard: Option<String>,
+    /// What the team's Alertmanagers hold, as last read (`None` before the first answer).
+    pub am: Option<crate::model::AmSnapshot>,
+    /// The configured Alertmanagers (the view says when there are none).
+    pub am_urls: Vec<String>,
+    /// Who silences are created by (config `author`, `SUDO_USER`, `USER`).
+    pub silence_author: String,
+    /// Where alerts come from, when the screen should say (a `[prometheus]` server is set).
+    pub alert_source: Option<&'static str>,
     pub ui: UiState,
 }
 
@@ -207,6 +216,10 @@ impl State {
             bell: false,
             runbook: None,
             clipboard: None,
+            am: None,
+            am_urls: Vec::new(),
+            silence_author: String::new(),
+            alert_source: None,
             ui: UiState {
                 env: None,
                 focus: OVERVIEW_ID.to_string(),
@@ -248,6 +261,10 @@ impl State {
         s.promote_from =
             cfg.environments.iter().filter_map(|e| Some((e.name.clone(), e.promote_from.clone()?))).collect();
         s.read_only = cfg.general.read_only;
+        s.am_urls = cfg.alerting.alertmanager.clone();
+        s.silence_author = crate::alertmanager::author(cfg.alerting.author.as_deref());
+        s.alert_source =
+            (cfg.prometheus.is_some() || cfg.alerting.source.is_some()).then(|| cfg.alerting.source().as_str());
         s.backup_envs = cfg.environments.iter().filter(|e| e.backup.is_some()).map(|e| e.name.clone()).collect();
         // Components are listed (starting) before their first check answers.
         let now = crate::clock::wall_ms();
@@ -321,6 +338,7 @@ impl State {
                 self.backups.insert(b.env.clone(), b);
             }
             Event::Runbook(r) => self.runbook = Some(r),
+            Event::Alertmanager(snap) => self.am = Some(snap),
             Event::Notice(s) => self.notice(s),
             Event::Stats(s) => self.stats = s,
             Event::Logs(batch) => {
@@ -489,6 +507,8 @@ impl State {
                 _ => None,
             },
             Some(Modal::AlertDetails(_)) => self.details_key(key),
+            Some(Modal::Alertmanager(_)) => self.alertmanager_key(key),
+            Some(Modal::SilenceForm(_)) => self.silence_form_key(key),
             // Details leave the dashboard's keys working under them (j/k, A, s, c; Esc closes).
             Some(Modal::LogDetails { .. } | Modal::LogCorrelate(_)) | None => {
                 let action = keymap::lookup(&key)?;
@@ -621,6 +641,8 @@ impl State {
             Action::Promote => self.open_promote(),
             Action::History => return self.open_history(),
             Action::Components => self.ui.modal = Some(Modal::Components { scroll: 0 }),
+            Action::AlertmanagerView => self.open_alertmanager(alertmanager::AmTab::Alerts),
+            Action::Silences => self.open_alertmanager(alertmanager::AmTab::Silences),
             Action::Operation => self.open_operation(),
         }
         None

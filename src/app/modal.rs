@@ -1,6 +1,7 @@
 //! What is open over the dashboard: at most one thing at a time. `State::handle_key` decides in
 //! one match who gets a key, and `tui::view` in one match what is drawn on top.
 
+use super::alertmanager::{AmUi, SilenceForm};
 use super::confirm::Confirm;
 use super::deploy_dialog::DeployDialog;
 
@@ -31,6 +32,10 @@ pub enum Modal {
     /// Components and backups: the selected environment's, or every environment's; `scroll` lines
     /// skipped from the top.
     Components { scroll: usize },
+    /// The team's Alertmanagers: their alerts by group, or their silences.
+    Alertmanager(AmUi),
+    /// A new silence being typed (from the Alertmanager view's selected alert).
+    SilenceForm(SilenceForm),
 }
 
 /// The open alert details: which alert instance, and where the runbook's cursor is.

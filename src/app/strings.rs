@@ -253,3 +253,20 @@ pub fn code_too_big(len: usize, max: usize) -> String {
     format!("code block of {} KiB not copied: the terminal clipboard takes at most {} KiB", len / 1024, max / 1024)
 }
 pub const RUNBOOK_KEYS_IN_DETAILS: &str = "Space and y act on a runbook: open an alert's details (a, then Enter)";
+
+// The Alertmanager view and the silence form.
+pub const NO_ALERTMANAGER: &str = "no Alertmanager configured: add [alerting] alertmanager = [\"http://…\"]";
+pub const ALREADY_EXPIRED: &str = "that silence has expired already";
+pub const SILENCE_SENT: &str = "silence sent to Alertmanager…";
+pub const COMMENT_REQUIRED: &str = "a comment is required: say why (and a ticket)";
+pub const AM_TITLE: &str = "Alertmanager";
+pub const AM_SILENCES_TITLE: &str = "Alertmanager silences";
+pub const AM_KEYS: &str = "s silence · A ack · m hide muted · S silences · Esc close";
+pub const AM_SILENCE_KEYS: &str = "x expire · M alerts · Esc close";
+pub const AM_WAITING: &str = "asking Alertmanager…";
+pub const FORM_TITLE: &str = "New silence";
+pub const FORM_KEYS: &str = "Tab next field · Enter create · Esc cancel";
+
+pub fn expiring(id: &str) -> String {
+    format!("expiring silence {id}…")
+}

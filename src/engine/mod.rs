@@ -10,6 +10,7 @@
 //! (the tasks that feed it). Every method takes `now` from the injected clock.
 
 mod acks;
+mod alertmanagers;
 mod alerts;
 mod deploys;
 mod markers;
@@ -80,6 +81,7 @@ pub fn start_with_clock(cfg: Config, state_dir: PathBuf, clock: SharedClock) -> 
     let join = tokio::spawn(async move {
         let mut eng = Engine::new(&cfg, state_dir, clock, ev_tx);
         let inputs = sources::spawn(&cfg, &mut eng);
+        eng.alertmanagers.spawn(eng.clock.clone(), eng.events.clone());
         eng.run(inputs, cmd_rx).await;
         eng.flush();
     });
@@ -104,6 +106,7 @@ pub(crate) struct Engine {
     markers: markers::Markers,
     deploys: deploys::Deploys,
     runbooks: runbooks::Runbooks,
+    alertmanagers: alertmanagers::Alertmanagers,
     /// Each environment's backup freshness (command answers arrive; expressions are evaluated
     /// here on the rule tick).
     backups: Vec<crate::backup::Tracker>,
@@ -134,6 +137,11 @@ impl Engine {
             markers: markers::Markers::default(),
             deploys,
             runbooks,
+            alertmanagers: alertmanagers::Alertmanagers::new(
+                cfg.alerting.alertmanager.clone(),
+                crate::alertmanager::author(cfg.alerting.author.as_deref()),
+                client.clone(),
+            ),
             backups: cfg
                 .environments
                 .iter()
@@ -170,6 +178,7 @@ impl Engine {
         rule_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut panel_timer = tokio::time::interval(PANEL_DEBOUNCE);
         panel_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut remote_alerts = self.alerts.take_answers();
         let mut remote_timer = tokio::time::interval(self.panels.remote_every());
         remote_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -195,6 +204,11 @@ impl Engine {
                 }
                 Some(outcome) = inp.deploy_outcomes.recv() => {
                     self.on_deploy_done(outcome);
+                    ControlFlow::Continue(())
+                }
+                Some(answer) = remote_alerts.recv() => {
+                    let now = self.now();
+                    self.alerts.on_remote(answer, &mut self.storage, now, &self.events);
                     ControlFlow::Continue(())
                 }
                 _ = rule_timer.tick(), if self.alerts.has_rules() => {
@@ -245,13 +259,22 @@ impl Engine {
                 self.panels.window = w.min(Duration::from_millis(self.retention_ms.max(60_000) as u64));
                 self.dirty = true;
             }
-            Command::Ack { .. } | Command::Silence { .. } if self.deploys.read_only() => {
+            Command::Ack { .. }
+            | Command::Silence { .. }
+            | Command::CreateSilence { .. }
+            | Command::ExpireSilence { .. }
+                if self.deploys.read_only() =>
+            {
                 self.notice("read-only: acknowledging and silencing are refused".into())
             }
             Command::Ack { key, acked } => self.alerts.ack(&key, acked, now, &self.events),
             Command::Silence { key, duration } => {
                 self.alerts.silence(&key, now + duration.as_millis() as i64, now, &self.client, &self.events)
             }
+            Command::CreateSilence { matchers, duration, comment } => {
+                self.alertmanagers.create(matchers, duration, comment, now, &self.events)
+            }
+            Command::ExpireSilence { id, source } => self.alertmanagers.expire(id, source, &self.events),
             Command::Deploy { env, version } => self.start_op(env, OpKind::Deploy, Some(version), now),
             Command::Rollback { env, to } => self.start_op(env, OpKind::Rollback, to, now),
             Command::Promote { env } => self.start_op(env, OpKind::Promote, None, now),

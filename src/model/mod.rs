@@ -4,6 +4,7 @@
 //! here has been through `sanitize` before it is sent.
 
 mod alert;
+mod alertmanager;
 mod component;
 mod deploy;
 mod health;
@@ -12,6 +13,7 @@ mod panel;
 pub mod runbook;
 
 pub use alert::{AlertState, AlertView, Marker};
+pub use alertmanager::{AmAlert, AmGroup, AmSilence, AmSnapshot, MatchOp, Matcher, ACK_PREFIX};
 pub use component::{BackupAttempt, BackupStatus, ComponentState, ComponentStatus, Freshness};
 pub use deploy::{
     CheckOutcome, DeployHistory, DeployProgress, Final, GateVerdict, HistoryRow, Interrupted, OpKind, Phase, Resolution,
@@ -53,6 +55,8 @@ pub enum Event {
     Backup(BackupStatus),
     /// An alert's runbook, loaded (or why not) for the alert details.
     Runbook(RunbookView),
+    /// What the team's Alertmanagers hold (groups, silences), read every few seconds.
+    Alertmanager(AmSnapshot),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -78,6 +82,18 @@ pub enum Command {
     Silence {
         key: String,
         duration: Duration,
+    },
+    /// Create a silence on every configured Alertmanager (the `s` form, or `A` in the
+    /// Alertmanager view for an ack: a short silence whose comment starts with `ack:`).
+    CreateSilence {
+        matchers: Vec<Matcher>,
+        duration: Duration,
+        comment: String,
+    },
+    /// Expire a silence on the Alertmanager that holds it.
+    ExpireSilence {
+        id: String,
+        source: String,
     },
     /// Deploy `version` to `env` through the deploy engine (confirmed in the `d` dialog).
     Deploy {

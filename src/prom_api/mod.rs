@@ -5,6 +5,8 @@
 //! TLS is rustls (reqwest's `rustls-tls`); the bearer token comes from an environment variable
 //! named in the config, never from the config itself.
 
+pub mod alerts;
+
 use crate::promql::{RangeSeries, Value, VecSample};
 use crate::tsdb::{Labels, Sample};
 use std::time::Duration;

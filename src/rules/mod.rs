@@ -37,11 +37,23 @@ pub const BUILTIN_RULES_PATH: &str = "<opsdeck built-in rules>";
 /// The configured rule files, plus the built-in ones when an environment has components or a
 /// backup, loaded and compiled; `None` when there are none.
 pub fn load_from_config(cfg: &crate::config::Config) -> Result<Option<RuleEngine<PromqlEvaluator>>, Vec<RuleError>> {
-    let builtin = cfg.environments.iter().any(|e| !e.components.is_empty() || e.backup.is_some());
-    if cfg.alerting.rule_files.is_empty() && !builtin {
+    load_parts(cfg, true, true)
+}
+
+/// The configured rule files (`files`) and/or the built-in rules (`builtin`, when an environment
+/// has components or a backup): with `source = "remote-rules"` the first are evaluated through
+/// the server and the second, on series only opsdeck has, locally.
+pub fn load_parts(
+    cfg: &crate::config::Config,
+    files: bool,
+    builtin: bool,
+) -> Result<Option<RuleEngine<PromqlEvaluator>>, Vec<RuleError>> {
+    let builtin = builtin && cfg.environments.iter().any(|e| !e.components.is_empty() || e.backup.is_some());
+    let files = if files { cfg.alerting.rule_files.as_slice() } else { &[] };
+    if files.is_empty() && !builtin {
         return Ok(None);
     }
-    let paths: Vec<PathBuf> = cfg.alerting.rule_files.iter().map(|p| cfg.resolve(p)).collect();
+    let paths: Vec<PathBuf> = files.iter().map(|p| cfg.resolve(p)).collect();
     let mut set = RuleSet::load(&paths)?;
     if builtin {
         set.files.push(file::parse_rule_file(std::path::Path::new(BUILTIN_RULES_PATH), BUILTIN_RULES)?);

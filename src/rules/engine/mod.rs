@@ -22,7 +22,7 @@ mod state;
 pub(crate) mod testutil;
 
 pub use alert::{Alert, State, RESOLVED_RETENTION_MS};
-pub use evaluator::{Evaluator, PromqlEvaluator};
+pub use evaluator::{Compiled, Evaluator, Prefetched, PromqlEvaluator};
 pub use notify::Notification;
 pub use snapshot::AlertSnapshot;
 pub use state::{StateError, FOR_GRACE_PERIOD_MS, OUTAGE_TOLERANCE_MS};
@@ -212,6 +212,20 @@ impl<E: Evaluator> RuleEngine<E> {
             }
         }
         self.snapshot()
+    }
+
+    /// The evaluator, e.g. to hand it a remote server's answers before `eval`.
+    pub fn evaluator_mut(&mut self) -> &mut E {
+        &mut self.ev
+    }
+
+    /// Every rule's expression source, once each.
+    pub fn expr_sources(&self) -> Vec<String> {
+        let mut v: Vec<String> =
+            self.groups.iter().flat_map(|g| g.rules.iter().map(|r| r.def().expr.clone())).collect();
+        v.sort();
+        v.dedup();
+        v
     }
 
     /// The shortest group interval: how often the caller should call `eval`.

@@ -21,7 +21,13 @@ pub(super) fn alerts(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
         (0, p) => format!("{p} pending"),
         (f, p) => format!("{f} {}, {p} pending", S::FIRING),
     };
-    let b = block(state, pal, ALERTS_ID, format!("{} · {counts}", S::ALERTS));
+    // With a server configured, say where the alerts come from (local rules, the rules through
+    // the server, or the server's own).
+    let title = match state.alert_source {
+        Some(src) => format!("{} ({src}) · {counts}", S::ALERTS),
+        None => format!("{} · {counts}", S::ALERTS),
+    };
+    let b = block(state, pal, ALERTS_ID, title);
     if vis.is_empty() {
         f.render_widget(Paragraph::new(Span::styled(S::NO_ALERTS, pal.dim())).wrap(Wrap { trim: true }).block(b), r);
         return;

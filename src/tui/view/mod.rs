@@ -2,6 +2,7 @@
 //! snapshot-tested with `TestBackend`. Charts read what the engine already evaluated; nothing here
 //! queries or computes over history.
 
+mod alertmanager;
 mod alerts;
 mod chart;
 pub mod components;
@@ -55,6 +56,11 @@ pub fn view(state: &State, f: &mut Frame) {
         Some(Modal::Operation { env }) => operation::draw(state, &pal, f, area, env),
         Some(Modal::History { env, scroll }) => history::draw(state, &pal, f, area, env, *scroll),
         Some(Modal::Components { scroll }) => components::draw(state, &pal, f, area, *scroll),
+        Some(Modal::Alertmanager(ui)) => alertmanager::draw(state, &pal, f, area, ui),
+        Some(Modal::SilenceForm(form)) => {
+            alertmanager::draw(state, &pal, f, area, &form.back);
+            alertmanager::form(state, &pal, f, area, form);
+        }
     }
 }
 
