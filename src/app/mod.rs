@@ -324,6 +324,11 @@ impl State {
                     self.ui.modal = None;
                 }
             }
+            Event::PanelsStale(note) => {
+                for p in &mut self.panels {
+                    p.note = Some(note.clone());
+                }
+            }
             Event::Markers(m) => self.markers = m,
             Event::Deploy(p) => self.fold_deploy(p),
             Event::DeployHistory(h) => self.fold_history(h),

@@ -39,6 +39,10 @@ pub(super) struct Panels {
     remote_every: Duration,
     /// One query round at a time: a slow server skips rounds instead of piling them up.
     remote_busy: Option<JoinHandle<()>>,
+    /// When the round out now was started.
+    round_started: Millis,
+    /// The fastest scrape interval: remote steps are a multiple of it.
+    scrape_ms: i64,
     notices: Vec<String>,
 }
 
@@ -56,13 +60,9 @@ impl Panels {
             }
             None => None,
         };
-        let remote_every = cfg
-            .environments
-            .iter()
-            .flat_map(|e| e.scrape.iter().map(|s| s.interval))
-            .min()
-            .unwrap_or(Duration::from_secs(15))
-            .max(Duration::from_secs(2));
+        let fastest =
+            cfg.environments.iter().flat_map(|e| e.scrape.iter().map(|s| s.interval)).min().unwrap_or(Duration::from_secs(15));
+        let remote_every = fastest.max(Duration::from_secs(2));
         Panels {
             defs: panel_defs(cfg),
             window: Duration::from_secs(900).min(cfg.general.history),
@@ -70,6 +70,8 @@ impl Panels {
             remote,
             remote_every,
             remote_busy: None,
+            round_started: 0,
+            scrape_ms: (fastest.as_millis() as i64).max(1000),
             notices,
         }
     }
@@ -98,13 +100,31 @@ impl Panels {
         })
     }
 
-    /// Start a round of remote queries unless the last one is still out.
+    /// A remote window: a step of window / points rounded to the scrape interval (finer shows
+    /// nothing more), the end on a step boundary so consecutive rounds ask the same instants.
+    fn remote_window(&self, now: Millis) -> Window {
+        let len = self.window.as_millis() as i64;
+        let iv = self.scrape_ms;
+        let step = ((len / PANEL_POINTS + iv / 2) / iv).max(1) * iv;
+        let end = now - now.rem_euclid(step);
+        Window { start: end - len, end, step }
+    }
+
+    /// Start a round of remote queries unless the last one is still out; one out for longer than
+    /// a round marks the panels stale with its age (their last data stays on screen).
     pub fn on_remote_tick(&mut self, now: Millis, events: &mpsc::Sender<Event>) {
         let Some(client) = self.remote.clone() else { return };
         if self.remote_busy.as_ref().is_some_and(|h| !h.is_finished()) {
+            let age = now - self.round_started;
+            if age >= self.remote_every.as_millis() as i64 {
+                let age = crate::duration::format(Duration::from_secs((age / 1000).max(1) as u64));
+                let note = format!("stale: {} has not answered for {age}", client.base_url());
+                let _ = events.try_send(Event::PanelsStale(crate::sanitize::line(&note).into_owned()));
+            }
             return;
         }
-        let (defs, window, events) = (self.defs.clone(), self.window_at(now), events.clone());
+        self.round_started = now;
+        let (defs, window, events) = (self.defs.clone(), self.remote_window(now), events.clone());
         self.remote_busy = Some(tokio::spawn(async move {
             let panels = remote_panels(&client, &defs, window).await;
             let _ = events.send(Event::Panels(panels)).await;
@@ -112,14 +132,29 @@ impl Panels {
     }
 }
 
-/// Panels evaluated by a remote Prometheus-compatible server: every query of a round is sent
-/// concurrently, then the same `panels::evaluate` folds the answers as for the local store.
+/// Range queries of one round in flight at once, per server.
+pub const REMOTE_IN_FLIGHT: usize = 4;
+
+/// Panels evaluated by a remote Prometheus-compatible server: the queries of a round are sent
+/// concurrently (at most `REMOTE_IN_FLIGHT` at once), then the same `panels::evaluate` folds the answers as for the local store.
 pub async fn remote_panels(client: &crate::prom_api::Client, defs: &[PanelDef], w: Window) -> Vec<PanelData> {
     let exprs: Vec<&str> = defs.iter().flat_map(|d| d.queries.iter().map(|q| q.expr.as_str())).collect();
+    use futures::StreamExt;
     let step = Duration::from_millis(w.step as u64);
-    let answers = futures::future::join_all(exprs.iter().map(|e| client.query_range(e, w.start, w.end, step))).await;
-    let mut by_expr: std::collections::HashMap<&str, Result<panels::RangeResult, String>> = Default::default();
-    for (e, a) in exprs.iter().zip(answers) {
+    // A bounded number in flight: a dashboard must not be the load that tips the server over.
+    let calls: Vec<_> = exprs
+        .iter()
+        .map(|e| {
+            let (client, e) = (client.clone(), e.to_string());
+            async move {
+                let r = client.query_range(&e, w.start, w.end, step).await;
+                (e, r)
+            }
+        })
+        .collect();
+    let answers: Vec<(String, _)> = futures::stream::iter(calls).buffer_unordered(REMOTE_IN_FLIGHT).collect().await;
+    let mut by_expr: std::collections::HashMap<String, Result<panels::RangeResult, String>> = Default::default();
+    for (e, a) in answers {
         let r = match a {
             Ok(promql::Value::Matrix(m)) => {
                 Ok(m.into_iter().map(|s| (s.labels, s.samples.into_iter().map(|x| (x.t, x.v)).collect())).collect())

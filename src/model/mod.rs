@@ -37,6 +37,9 @@ pub enum Event {
     },
     /// All panels, re-evaluated after new data arrived.
     Panels(Vec<PanelData>),
+    /// The remote server has not answered the current round: every panel keeps its data and
+    /// shows this note (what, and for how long).
+    PanelsStale(String),
     Alerts(Vec<AlertView>),
     Markers(Vec<Marker>),
     /// A short status line (errors of sources, "rule file reloaded"), shown in the footer.
