@@ -29,6 +29,8 @@ pub enum Action {
     Operation,
     /// The selected environment's components and backup, in full.
     Components,
+    /// The `:` PromQL prompt.
+    Query,
     /// The Alertmanagers' alerts, grouped as they group them.
     AlertmanagerView,
     /// The Alertmanagers' silences.
@@ -94,6 +96,7 @@ pub const KEYMAP: &[Binding] = &[
     Binding { keys: &[C('a')], label: "a", action: A::Alerts, help: "alerts full screen" },
     Binding { keys: &[C('A')], label: "A", action: A::Ack, help: "acknowledge alert" },
     Binding { keys: &[C('s')], label: "s", action: A::Silence, help: "silence alert for…" },
+    Binding { keys: &[C(':')], label: ":", action: A::Query, help: "query: PromQL over the window" },
     Binding { keys: &[C('M')], label: "M", action: A::AlertmanagerView, help: "Alertmanager: groups, muted" },
     Binding { keys: &[C('S')], label: "S", action: A::Silences, help: "silences list (x expires)" },
     Binding { keys: &[C('L')], label: "L", action: A::Logs, help: "logs full screen" },

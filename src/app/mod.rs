@@ -14,6 +14,7 @@ mod history;
 pub mod keymap;
 mod log_keys;
 pub mod modal;
+pub mod query;
 pub mod strings;
 
 pub use crate::model::*;
@@ -141,6 +142,10 @@ pub struct State {
     pub silence_author: String,
     /// Where alerts come from, when the screen should say (a `[prometheus]` server is set).
     pub alert_source: Option<&'static str>,
+    /// The `:` prompt: its text, history, last answer and pins.
+    pub query: query::QueryState,
+    /// Queries (panels, `:`) go to a `[prometheus]` server, which judges their syntax.
+    pub remote_queries: bool,
     pub ui: UiState,
 }
 
@@ -220,6 +225,8 @@ impl State {
             am_urls: Vec::new(),
             silence_author: String::new(),
             alert_source: None,
+            query: Default::default(),
+            remote_queries: false,
             ui: UiState {
                 env: None,
                 focus: OVERVIEW_ID.to_string(),
@@ -262,6 +269,7 @@ impl State {
             cfg.environments.iter().filter_map(|e| Some((e.name.clone(), e.promote_from.clone()?))).collect();
         s.read_only = cfg.general.read_only;
         s.am_urls = cfg.alerting.alertmanager.clone();
+        s.remote_queries = cfg.prometheus.is_some();
         s.silence_author = crate::alertmanager::author(cfg.alerting.author.as_deref());
         s.alert_source =
             (cfg.prometheus.is_some() || cfg.alerting.source.is_some()).then(|| cfg.alerting.source().as_str());
@@ -344,6 +352,9 @@ impl State {
             }
             Event::Runbook(r) => self.runbook = Some(r),
             Event::Alertmanager(snap) => self.am = Some(snap),
+            // Only the answer to the query last sent (an older one may arrive late).
+            Event::QueryResult(r) if self.query.sent.as_ref() == Some(&r.expr) => self.query.result = Some(r),
+            Event::QueryResult(_) => {}
             Event::Notice(s) => self.notice(s),
             Event::Stats(s) => self.stats = s,
             Event::Logs(batch) => {
@@ -469,7 +480,7 @@ impl State {
         }
         // Ctrl-C quits at once, even while an operation runs (`q` asks first then). The search
         // line takes every key as text.
-        if is_ctrl_c(&key) && self.ui.modal != Some(Modal::LogSearch) {
+        if is_ctrl_c(&key) && !matches!(self.ui.modal, Some(Modal::LogSearch | Modal::QueryPrompt)) {
             return Some(Command::Quit);
         }
         // Who gets the key: the open modal, else the dashboard.
@@ -513,6 +524,8 @@ impl State {
             },
             Some(Modal::AlertDetails(_)) => self.details_key(key),
             Some(Modal::Alertmanager(_)) => self.alertmanager_key(key),
+            Some(Modal::QueryPrompt) => self.query_prompt_key(key),
+            Some(Modal::QueryResult) => self.query_result_key(key),
             Some(Modal::SilenceForm(_)) => self.silence_form_key(key),
             // Details leave the dashboard's keys working under them (j/k, A, s, c; Esc closes).
             Some(Modal::LogDetails { .. } | Modal::LogCorrelate(_)) | None => {
@@ -646,6 +659,10 @@ impl State {
             Action::Promote => self.open_promote(),
             Action::History => return self.open_history(),
             Action::Components => self.ui.modal = Some(Modal::Components { scroll: 0 }),
+            Action::Query => {
+                self.query.text.clear();
+                self.open_query();
+            }
             Action::AlertmanagerView => self.open_alertmanager(alertmanager::AmTab::Alerts),
             Action::Silences => self.open_alertmanager(alertmanager::AmTab::Silences),
             Action::Operation => self.open_operation(),

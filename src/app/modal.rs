@@ -34,6 +34,10 @@ pub enum Modal {
     Components { scroll: usize },
     /// The team's Alertmanagers: their alerts by group, or their silences.
     Alertmanager(AmUi),
+    /// Typing a `:` query (the text is `State::query`).
+    QueryPrompt,
+    /// The last `:` query's answer: a chart and the latest values; `p` pins it.
+    QueryResult,
     /// A new silence being typed (from the Alertmanager view's selected alert).
     SilenceForm(SilenceForm),
 }

@@ -270,3 +270,17 @@ pub const FORM_KEYS: &str = "Tab next field · Enter create · Esc cancel";
 pub fn expiring(id: &str) -> String {
     format!("expiring silence {id}…")
 }
+
+// The `:` query prompt.
+pub const QUERY_PROMPT: &str = "query: ";
+pub const QUERY_HINT: &str = "Enter runs · ↑/↓ history · Esc cancels";
+pub const QUERY_TITLE: &str = "Query";
+pub const QUERY_KEYS: &str = "p pin as panel · y copy TOML · : edit · Esc close";
+pub const QUERY_RUNNING: &str = "running…";
+pub const ALREADY_PINNED: &str = "already pinned";
+pub const PIN_NEEDS_RESULT: &str = "nothing to pin yet: wait for the answer";
+pub const TOML_COPIED: &str = "copied the [[panel]] block (OSC 52)";
+
+pub fn pinned(expr: &str) -> String {
+    format!("pinned until exit: {expr} · y copies its TOML")
+}

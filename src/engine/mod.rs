@@ -274,6 +274,11 @@ impl Engine {
             Command::CreateSilence { matchers, duration, comment } => {
                 self.alertmanagers.create(matchers, duration, comment, now, &self.events)
             }
+            Command::Query { expr } => self.panels.query(expr, &self.storage, now, &self.events),
+            Command::Pin { expr } => {
+                self.panels.pin(&expr);
+                self.dirty = true;
+            }
             Command::ExpireSilence { id, source } => self.alertmanagers.expire(id, source, &self.events),
             Command::Deploy { env, version } => self.start_op(env, OpKind::Deploy, Some(version), now),
             Command::Rollback { env, to } => self.start_op(env, OpKind::Rollback, to, now),

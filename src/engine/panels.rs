@@ -60,8 +60,12 @@ impl Panels {
             }
             None => None,
         };
-        let fastest =
-            cfg.environments.iter().flat_map(|e| e.scrape.iter().map(|s| s.interval)).min().unwrap_or(Duration::from_secs(15));
+        let fastest = cfg
+            .environments
+            .iter()
+            .flat_map(|e| e.scrape.iter().map(|s| s.interval))
+            .min()
+            .unwrap_or(Duration::from_secs(15));
         let remote_every = fastest.max(Duration::from_secs(2));
         Panels {
             defs: panel_defs(cfg),
@@ -93,7 +97,11 @@ impl Panels {
     }
 
     pub fn evaluate_local(&self, storage: &Storage, now: Millis) -> Vec<PanelData> {
-        panels::evaluate(&self.defs, self.window_at(now), |expr, w| {
+        self.evaluate_defs_local(&self.defs, storage, self.window_at(now))
+    }
+
+    fn evaluate_defs_local(&self, defs: &[PanelDef], storage: &Storage, window: Window) -> Vec<PanelData> {
+        panels::evaluate(defs, window, |expr, w| {
             let e = promql::parse(expr).map_err(|e| e.to_string())?;
             let series = self.promql.range(storage, &e, w.start, w.end, w.step).map_err(|e| e.to_string())?;
             Ok(series.into_iter().map(|s| (s.labels, s.samples.into_iter().map(|x| (x.t, x.v)).collect())).collect())
@@ -108,6 +116,33 @@ impl Panels {
         let step = ((len / PANEL_POINTS + iv / 2) / iv).max(1) * iv;
         let end = now - now.rem_euclid(step);
         Window { start: end - len, end, step }
+    }
+
+    /// An ad-hoc query (`:`) over the current window, answered as a `QueryResult`: at once from
+    /// the store, or from the server in a task (bounded by its timeout).
+    pub fn query(&self, expr: String, storage: &Storage, now: Millis, events: &mpsc::Sender<Event>) {
+        let def = adhoc(&expr, "query");
+        let defs = std::slice::from_ref(&def);
+        match self.remote.clone() {
+            None => {
+                let window = self.window_at(now);
+                let panel = self.evaluate_defs_local(defs, storage, window).pop();
+                let _ = events.try_send(Event::QueryResult(answer(expr, panel)));
+            }
+            Some(client) => {
+                let (window, events) = (self.remote_window(now), events.clone());
+                tokio::spawn(async move {
+                    let panel = remote_panels(&client, &[def], window).await.pop();
+                    let _ = events.send(Event::QueryResult(answer(expr, panel))).await;
+                });
+            }
+        }
+    }
+
+    /// Add a query as a panel, evaluated with the others from now on.
+    pub fn pin(&mut self, expr: &str) {
+        let id = format!("pin:{}", self.defs.iter().filter(|d| d.id.starts_with("pin:")).count());
+        self.defs.push(adhoc(expr, &id));
     }
 
     /// Start a round of remote queries unless the last one is still out; one out for longer than
@@ -130,6 +165,31 @@ impl Panels {
             let _ = events.send(Event::Panels(panels)).await;
         }));
     }
+}
+
+/// A panel of one query, every label in its legend.
+fn adhoc(expr: &str, id: &str) -> PanelDef {
+    let mut def = panels::user(&[crate::config::PanelConfig {
+        title: expr.to_string(),
+        expr: expr.to_string(),
+        unit: Default::default(),
+        kind: Default::default(),
+    }])
+    .remove(0);
+    def.id = id.to_string();
+    def
+}
+
+/// A query's panel as its answer: an error note with no series is the error.
+fn answer(expr: String, panel: Option<PanelData>) -> crate::model::QueryResult {
+    let panel = match panel {
+        Some(p) if p.series.is_empty() && p.note.as_deref().is_some_and(|n| n.starts_with("query error")) => {
+            Err(p.note.unwrap_or_default())
+        }
+        Some(p) => Ok(p),
+        None => Err("no answer".into()),
+    };
+    crate::model::QueryResult { expr, panel }
 }
 
 /// Range queries of one round in flight at once, per server.

@@ -20,7 +20,7 @@ pub use deploy::{
 };
 pub use health::{EnvHealth, EnvInfo, Health};
 pub use log::LogBatch;
-pub use panel::{PanelData, PanelKind, PanelSeries, Unit};
+pub use panel::{PanelData, PanelKind, PanelSeries, QueryResult, Unit};
 pub use runbook::RunbookView;
 
 use std::time::Duration;
@@ -58,6 +58,8 @@ pub enum Event {
     Backup(BackupStatus),
     /// An alert's runbook, loaded (or why not) for the alert details.
     Runbook(RunbookView),
+    /// The answer to the `:` prompt's query.
+    QueryResult(QueryResult),
     /// What the team's Alertmanagers hold (groups, silences), read every few seconds.
     Alertmanager(AmSnapshot),
 }
@@ -92,6 +94,14 @@ pub enum Command {
         matchers: Vec<Matcher>,
         duration: Duration,
         comment: String,
+    },
+    /// Evaluate an ad-hoc query over the panels' window (the `:` prompt).
+    Query {
+        expr: String,
+    },
+    /// Add a query as a panel until opsdeck quits.
+    Pin {
+        expr: String,
     },
     /// Expire a silence on the Alertmanager that holds it.
     ExpireSilence {

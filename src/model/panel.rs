@@ -61,3 +61,10 @@ pub struct PanelData {
     /// Why there is nothing to draw: "no data: target down since 10:42", or a query error.
     pub note: Option<String>,
 }
+
+/// The engine's answer to an ad-hoc query (`:`): its series over the window as a panel, or why not.
+#[derive(Debug, Clone)]
+pub struct QueryResult {
+    pub expr: String,
+    pub panel: Result<PanelData, String>,
+}

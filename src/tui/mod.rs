@@ -100,6 +100,21 @@ fn now_ms() -> i64 {
 /// Commands for the engine are sent with `try_send`, so a stuck engine can never freeze the UI.
 pub async fn run_dashboard(
     mut state: State,
+    events: mpsc::Receiver<Event>,
+    commands: mpsc::Sender<Command>,
+    opts: TuiOptions,
+) -> anyhow::Result<i32> {
+    let code = dashboard_loop(&mut state, events, commands, opts).await;
+    // The terminal is restored by now: what was pinned is printed where the user can keep it.
+    let pinned = state.pinned_toml();
+    if !pinned.is_empty() {
+        println!("# queries pinned as panels in this session; add to the config to keep them:\n{pinned}");
+    }
+    code
+}
+
+async fn dashboard_loop(
+    state: &mut State,
     mut events: mpsc::Receiver<Event>,
     commands: mpsc::Sender<Command>,
     opts: TuiOptions,
@@ -119,7 +134,7 @@ pub async fn run_dashboard(
     loop {
         if dirty {
             state.now = now_ms();
-            term.draw(|f| view(&state, f))?;
+            term.draw(|f| view(state, f))?;
             last_draw = tokio::time::Instant::now();
             dirty = false;
             deferred = false;
@@ -155,7 +170,7 @@ pub async fn run_dashboard(
                 }
                 Some(Ok(TermEvent::Mouse(m))) => {
                     let size = term.size()?;
-                    dirty |= mouse(&mut state, m, Rect::new(0, 0, size.width, size.height));
+                    dirty |= mouse(state, m, Rect::new(0, 0, size.width, size.height));
                 }
                 Some(Ok(TermEvent::Resize(..))) => dirty = true,
                 Some(Ok(_)) => {}

@@ -186,7 +186,7 @@ fn silence_lines<'a>(
 /// The new-silence form over the Alertmanager view; the terminal cursor sits in the field typed in.
 pub(super) fn form(state: &State, pal: &Palette, f: &mut Frame, area: Rect, form: &SilenceForm) {
     let w = area.width.saturating_sub(10).clamp(40, 110);
-    let r = centered(area, w, 16.min(area.height));
+    let r = centered(area, w, 14.min(area.height));
     f.render_widget(Clear, r);
     let frame = overlay_block(pal, S::FORM_TITLE, S::FORM_KEYS);
     let inner = frame.inner(r);

@@ -3,6 +3,8 @@
 //! queries or computes over history.
 
 mod alertmanager;
+#[cfg(test)]
+mod alertmanager_tests;
 mod alerts;
 mod chart;
 pub mod components;
@@ -12,6 +14,7 @@ mod operation;
 mod overlays;
 mod overview;
 mod panel;
+mod query;
 mod runbook;
 #[cfg(test)]
 mod runbook_tests;
@@ -56,6 +59,8 @@ pub fn view(state: &State, f: &mut Frame) {
         Some(Modal::Operation { env }) => operation::draw(state, &pal, f, area, env),
         Some(Modal::History { env, scroll }) => history::draw(state, &pal, f, area, env, *scroll),
         Some(Modal::Components { scroll }) => components::draw(state, &pal, f, area, *scroll),
+        Some(Modal::QueryPrompt) => query::prompt(state, &pal, f, place.footer),
+        Some(Modal::QueryResult) => query::result(state, &pal, f, area),
         Some(Modal::Alertmanager(ui)) => alertmanager::draw(state, &pal, f, area, ui),
         Some(Modal::SilenceForm(form)) => {
             alertmanager::draw(state, &pal, f, area, &form.back);
