@@ -175,7 +175,7 @@ pub struct QueryArgs {
     /// Print the server's /api/v1/query(_range) response as it is
     #[arg(long)]
     pub json: bool,
-    /// Scrape the configured targets this long and query the local store instead (not built yet)
+    /// Scrape the configured targets this long (e.g. 30s) and query opsdeck's own store instead
     #[arg(long)]
     pub scrape_for: Option<String>,
 }

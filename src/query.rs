@@ -1,5 +1,6 @@
 //! `opsdeck query`: the expression browser's quick question from a shell, against the
-//! `[prometheus]` server. `--json` prints the server's `/api/v1/query(_range)` answer unchanged, so
+//! `[prometheus]` server, or with `--scrape-for DUR` against opsdeck's own store after scraping
+//! the configured targets that long (the same JSON shape either way). `--json` prints the server's `/api/v1/query(_range)` answer unchanged, so
 //! it pipes into the same tools; without it, one line per series. Exit 0, 1 on a query error (the
 //! server's message, which names the position: `1:6: parse error: …`), 2 on a usage or config error.
 
@@ -44,11 +45,9 @@ enum Failure {
 }
 
 async fn query(cfg: &Config, args: &QueryArgs) -> Result<(serde_json::Value, i32), Failure> {
-    if args.scrape_for.is_some() {
-        return Err(Failure::Usage(
-            "--scrape-for (query the local store after scraping) is not built yet: configure [prometheus] and query the server"
-                .into(),
-        ));
+    if let Some(d) = &args.scrape_for {
+        let d = crate::duration::parse(d).map_err(|e| Failure::Usage(format!("--scrape-for {d:?}: {e}")))?;
+        return local(cfg, args, d).await;
     }
     let Some(src) = &cfg.prometheus else {
         return Err(Failure::Usage(
@@ -57,17 +56,9 @@ async fn query(cfg: &Config, args: &QueryArgs) -> Result<(serde_json::Value, i32
     };
     let client = Client::from_config(src).map_err(|e| Failure::Usage(e.to_string()))?;
     let at = args.time.as_deref().map(parse_time).transpose().map_err(Failure::Usage)?;
-    let answer = match &args.range {
+    let answer = match range_step(args)? {
         None => client.query_json(&args.expr, at).await,
-        Some(r) => {
-            let range = crate::duration::parse(r).map_err(|e| Failure::Usage(format!("--range {r:?}: {e}")))?;
-            let step = match &args.step {
-                Some(s) => crate::duration::parse(s).map_err(|e| Failure::Usage(format!("--step {s:?}: {e}")))?,
-                None => (range / DEFAULT_POINTS).max(Duration::from_secs(1)),
-            };
-            if step.is_zero() || range.is_zero() {
-                return Err(Failure::Usage("--range and --step must be longer than zero".into()));
-            }
+        Some((range, step)) => {
             let end = at.unwrap_or_else(crate::clock::wall_ms);
             client.query_range_json(&args.expr, end - range.as_millis() as i64, end, step).await
         }
@@ -75,6 +66,126 @@ async fn query(cfg: &Config, args: &QueryArgs) -> Result<(serde_json::Value, i32
     let json = answer.map_err(|e| Failure::Query(describe(&e)))?;
     let code = if api_error(&json).is_some() { exit::DEGRADED } else { exit::OK };
     Ok((json, code))
+}
+
+/// `--range`/`--step` as durations (the step defaults to the range / 250, at least 1 s).
+fn range_step(args: &QueryArgs) -> Result<Option<(Duration, Duration)>, Failure> {
+    let Some(r) = &args.range else { return Ok(None) };
+    let range = crate::duration::parse(r).map_err(|e| Failure::Usage(format!("--range {r:?}: {e}")))?;
+    let step = match &args.step {
+        Some(s) => crate::duration::parse(s).map_err(|e| Failure::Usage(format!("--step {s:?}: {e}")))?,
+        None => (range / DEFAULT_POINTS).max(Duration::from_secs(1)),
+    };
+    if step.is_zero() || range.is_zero() {
+        return Err(Failure::Usage("--range and --step must be longer than zero".into()));
+    }
+    Ok(Some((range, step)))
+}
+
+/// Scrape every configured target for `d` (each at its own interval), then evaluate on the store.
+async fn local(cfg: &Config, args: &QueryArgs, d: Duration) -> Result<(serde_json::Value, i32), Failure> {
+    use crate::scrape::target::{Target, TargetState};
+    let expr = match crate::promql::parse(&args.expr) {
+        Ok(e) => e,
+        Err(e) => {
+            // Prometheus's shape and position (`1:5: parse error: …`), so scripts read both alike.
+            let (line, col) = line_col(&args.expr, e.offset);
+            let msg = format!("{line}:{col}: parse error: {}", e.message);
+            return Ok((serde_json::json!({"status": "error", "errorType": "bad_data", "error": msg}), exit::DEGRADED));
+        }
+    };
+    let rs = range_step(args)?;
+    let targets: Vec<(Target, Duration)> = cfg
+        .environments
+        .iter()
+        .flat_map(|e| {
+            e.scrape
+                .iter()
+                .flat_map(move |sc| Target::from_config(&e.name, sc).into_iter().map(move |t| (t, sc.interval)))
+        })
+        .collect();
+    if targets.is_empty() {
+        return Err(Failure::Usage(format!("{} lists no scrape targets to scrape", cfg.path.display())));
+    }
+    let client = crate::net::client();
+    let mut states: Vec<TargetState> = targets.iter().map(|(t, _)| TargetState::new(t.clone())).collect();
+    let mut storage = crate::tsdb::Storage::new(crate::tsdb::StorageOptions {
+        retention_ms: (d.as_millis() as i64 + 3_600_000).max(3_600_000),
+        max_series: cfg.general.max_series,
+    });
+    let start = tokio::time::Instant::now();
+    let mut due: Vec<tokio::time::Instant> = vec![start; targets.len()];
+    // Every target at once each time one is due; the store takes samples in time order.
+    loop {
+        let now = tokio::time::Instant::now();
+        let ready: Vec<usize> = (0..targets.len()).filter(|&i| due[i] <= now).collect();
+        let outcomes =
+            futures::future::join_all(ready.iter().map(|&i| crate::scrape::target::scrape(&client, &targets[i].0)))
+                .await;
+        let t = crate::clock::wall_ms();
+        for (&i, o) in ready.iter().zip(&outcomes) {
+            states[i].ingest(&mut storage, o, t);
+            due[i] += targets[i].1.max(Duration::from_millis(100));
+        }
+        let next = due.iter().min().copied().unwrap_or(now);
+        if next > start + d {
+            break;
+        }
+        tokio::time::sleep_until(next).await;
+    }
+    let at = args.time.as_deref().map(parse_time).transpose().map_err(Failure::Usage)?;
+    let end = at.unwrap_or_else(crate::clock::wall_ms);
+    let engine = crate::promql::Engine::default();
+    let answer = match rs {
+        None => engine.instant(&storage, &expr, end).map(|v| to_json(&v, end)),
+        Some((range, step)) => {
+            let (st, step) = (end - range.as_millis() as i64, step.as_millis() as i64);
+            engine.range(&storage, &expr, st, end, step).map(|m| to_json(&crate::promql::Value::Matrix(m), end))
+        }
+    };
+    match answer {
+        Ok(data) => Ok((serde_json::json!({"status": "success", "data": data}), exit::OK)),
+        Err(e) => Ok((
+            serde_json::json!({"status": "error", "errorType": "execution", "error": e.to_string()}),
+            exit::DEGRADED,
+        )),
+    }
+}
+
+fn line_col(s: &str, offset: usize) -> (usize, usize) {
+    let before = &s[..offset.min(s.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// A value as Prometheus's API writes it: seconds as numbers, sample values as strings in Go's
+/// shortest `'f'` form (`NaN`, `+Inf`, `-Inf`).
+fn to_json(v: &crate::promql::Value, t_ms: i64) -> serde_json::Value {
+    use crate::promql::Value;
+    let num = |f: f64| -> String {
+        if f.is_nan() {
+            "NaN".into()
+        } else if f.is_infinite() {
+            if f > 0.0 { "+Inf" } else { "-Inf" }.into()
+        } else {
+            format!("{f}")
+        }
+    };
+    let secs = |t: i64| serde_json::json!(t as f64 / 1000.0);
+    let metric = |l: &crate::tsdb::Labels| -> serde_json::Value {
+        serde_json::Value::Object(l.iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect())
+    };
+    match v {
+        Value::Scalar(f) => serde_json::json!({"resultType": "scalar", "result": [secs(t_ms), num(*f)]}),
+        Value::String(s) => serde_json::json!({"resultType": "string", "result": [secs(t_ms), s]}),
+        Value::Vector(vs) => serde_json::json!({"resultType": "vector", "result": vs.iter().map(|s| serde_json::json!({
+            "metric": metric(&s.labels), "value": [secs(t_ms), num(s.v)]})).collect::<Vec<_>>()}),
+        Value::Matrix(m) => serde_json::json!({"resultType": "matrix", "result": m.iter().map(|s| serde_json::json!({
+            "metric": metric(&s.labels),
+            "values": s.samples.iter().map(|p| serde_json::json!([secs(p.t), num(p.v)])).collect::<Vec<_>>()
+        })).collect::<Vec<_>>()}),
+    }
 }
 
 fn describe(e: &ApiError) -> String {

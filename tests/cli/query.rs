@@ -116,6 +116,37 @@ async fn query_answers_as_prometheus_does() {
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains("1:6") && err.contains("parse error"), "{err}");
     assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap()["status"], "error");
+
+    // --scrape-for: opsdeck scrapes the same Prometheus itself and answers from its own store,
+    // in the same shape, with the same build info as the server reports about itself.
+    let local = dir.path().join("local.toml");
+    std::fs::write(
+        &local,
+        format!(
+            "[[environment]]\nname = \"local\"\nscrape = [{{ job = \"prometheus\", urls = [\"http://127.0.0.1:{port}/metrics\"], interval = \"1s\" }}]\n"
+        ),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let (code, out, err) = query(&local, &["prometheus_build_info", "--scrape-for", "2s", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    let ours: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let theirs = api.query_json("prometheus_build_info", None).await.unwrap();
+    let (o, t) = (&ours["data"]["result"][0], &theirs["data"]["result"][0]);
+    assert_eq!(ours["data"]["resultType"], "vector");
+    assert_eq!(o["metric"]["version"], t["metric"]["version"], "{ours} vs {theirs}");
+    assert_eq!(o["metric"]["env"], "local");
+    assert_eq!(o["value"][1], "1");
+    let (code, out, err) = query(&local, &["up", "--scrape-for", "2s", "--range", "2s", "--step", "1s", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let m: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(m["data"]["resultType"], "matrix");
+    assert!(m["data"]["result"][0]["values"].as_array().is_some_and(|v| v.len() >= 2), "{m}");
+    // A syntax error is found before scraping, with Prometheus's position.
+    let (code, out, err) = query(&local, &["foo bar", "--scrape-for", "30s", "--json"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("1:5") && out.contains("bad_data"), "{out}{err}");
 }
 
 #[test]
