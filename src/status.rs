@@ -240,7 +240,7 @@ pub async fn poll(cfg: &Config, deploy_dir: &std::path::Path) -> Report {
 }
 
 pub async fn run(cfg: &Config, json: bool, state_dir: &std::path::Path) -> anyhow::Result<i32> {
-    if cfg.environments.is_empty() {
+    if cfg.environments.is_empty() && cfg.alerting.source() == crate::config::AlertSource::Local {
         eprintln!("opsdeck: {} defines no [[environment]]; nothing to check", cfg.path.display());
         return Ok(exit::USAGE);
     }

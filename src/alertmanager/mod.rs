@@ -249,6 +249,12 @@ pub fn merge(answers: Vec<(String, Result<Answer, String>)>, at: Millis) -> AmSn
             }
         }
     }
+    // Muted by any Alertmanager is muted here: the state follows the merged marks.
+    for a in &mut snap.alerts {
+        if a.muted() {
+            a.state = "suppressed".into();
+        }
+    }
     // Active first, then by end; expired ones last, newest first.
     snap.silences.sort_by_key(|s| (s.state == "expired", if s.state == "expired" { -s.ends_at } else { s.ends_at }));
     snap

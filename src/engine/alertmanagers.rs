@@ -91,6 +91,8 @@ impl Alertmanagers {
     /// Expire a silence on the Alertmanager that holds it.
     pub fn expire(&self, id: String, source: String, events: &mpsc::Sender<Event>) {
         if !self.urls.contains(&source) {
+            let msg = format!("silence {id} is on {source}, which is not configured: not expired");
+            let _ = events.try_send(Event::Notice(crate::sanitize::line(&msg).into_owned()));
             return;
         }
         let (client, events, refresh) = (self.client.clone(), events.clone(), self.refresh.clone());

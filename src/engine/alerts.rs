@@ -48,9 +48,6 @@ pub(super) struct Alerts {
     acks: Acks,
     state_dir: PathBuf,
     notifier: Option<crate::notify::Notifier>,
-    alertmanagers: Vec<String>,
-    /// Who keyboard silences are by.
-    author: String,
     interval: Duration,
     /// What the alert state file last held (a signature of the active alerts) and when it was written.
     state_saved: (u64, Millis),
@@ -98,8 +95,6 @@ impl Alerts {
             acks,
             state_dir,
             notifier,
-            alertmanagers: cfg.alerting.alertmanager.clone(),
-            author: crate::alertmanager::author(cfg.alerting.author.as_deref()),
             interval: cfg.alerting.evaluation_interval.max(Duration::from_millis(500)),
             state_saved: (0, 0),
             notices,
@@ -301,53 +296,24 @@ impl Alerts {
         self.send(now, events);
     }
 
-    /// A keyboard silence, also created on every configured Alertmanager, matching the alert's
-    /// labels exactly; each Alertmanager's answer is reported as a notice.
+    /// A keyboard silence, kept in the state dir; returns the alert (name, labels) so the
+    /// caller can create the same silence on the Alertmanagers.
     pub fn silence(
         &mut self,
         key: &str,
         until: Millis,
         now: Millis,
-        client: &reqwest::Client,
         events: &mpsc::Sender<Event>,
-    ) {
+    ) -> Option<(String, Vec<(String, String)>)> {
         self.acks.silence(key, until);
         self.save_acks(events);
-        self.silence_in_alertmanager(key, until, now, client, events);
         self.send(now, events);
+        self.views(now).into_iter().find(|a| a.key == key).map(|a| (a.name, a.labels))
     }
 
     fn save_acks(&self, events: &mpsc::Sender<Event>) {
         if let Err(e) = self.acks.save(&self.state_dir) {
             let _ = events.try_send(Event::Notice(crate::sanitize::line(&e).into_owned()));
-        }
-    }
-
-    fn silence_in_alertmanager(
-        &self,
-        key: &str,
-        until: Millis,
-        now: Millis,
-        client: &reqwest::Client,
-        events: &mpsc::Sender<Event>,
-    ) {
-        let Some(alert) = self.views(now).into_iter().find(|a| a.key == key) else { return };
-        let req = crate::notify::SilenceRequest {
-            matchers: alert.labels.clone(),
-            starts_at_ms: now,
-            ends_at_ms: until,
-            created_by: self.author.clone(),
-            comment: format!("silenced from opsdeck: {}", alert.name),
-        };
-        for am in &self.alertmanagers {
-            let (client, am, req, events) = (client.clone(), am.clone(), req.clone(), events.clone());
-            tokio::spawn(async move {
-                let msg = match crate::notify::create_silence(&client, &am, &req).await {
-                    Ok(id) => format!("Alertmanager {am}: silence {id} created"),
-                    Err(e) => format!("Alertmanager {am}: silence not created: {e}"),
-                };
-                let _ = events.send(Event::Notice(crate::sanitize::line(&msg).into_owned())).await;
-            });
         }
     }
 

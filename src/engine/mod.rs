@@ -269,7 +269,16 @@ impl Engine {
             }
             Command::Ack { key, acked } => self.alerts.ack(&key, acked, now, &self.events),
             Command::Silence { key, duration } => {
-                self.alerts.silence(&key, now + duration.as_millis() as i64, now, &self.client, &self.events)
+                let until = now + duration.as_millis() as i64;
+                if let Some((name, labels)) = self.alerts.silence(&key, until, now, &self.events) {
+                    // The same silence on every Alertmanager, matching the alert's labels exactly.
+                    let matchers = labels
+                        .into_iter()
+                        .map(|(name, value)| crate::model::Matcher { name, op: crate::model::MatchOp::Eq, value })
+                        .collect();
+                    let comment = format!("silenced from opsdeck: {name}");
+                    self.alertmanagers.create(matchers, duration, comment, now, &self.events);
+                }
             }
             Command::CreateSilence { matchers, duration, comment } => {
                 self.alertmanagers.create(matchers, duration, comment, now, &self.events)

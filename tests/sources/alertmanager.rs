@@ -3,7 +3,7 @@
 //! labels and annotations, resolve with `endsAt`, survive Alertmanager starting late, and a
 //! silence created through the API suppresses them.
 
-use opsdeck::notify::{create_silence, Decoration, Notifier, NotifierConfig, SilenceRequest};
+use opsdeck::notify::{Decoration, Notifier, NotifierConfig};
 use opsdeck::rules::file::parse_rule_file;
 use opsdeck::rules::{EngineOptions, PromqlEvaluator, RuleEngine, RuleSet};
 use opsdeck::tsdb::{Labels, Storage, StorageOptions};
@@ -150,11 +150,11 @@ async fn alerts_reach_alertmanager_resolve_and_silence() {
 
     // A silence through the API suppresses it.
     let client = reqwest::Client::new();
-    let id = create_silence(
+    let id = opsdeck::alertmanager::create(
         &client,
         &am.url,
-        &SilenceRequest {
-            matchers: vec![("alertname".into(), "ApiDown".into()), ("env".into(), "production".into())],
+        &opsdeck::alertmanager::NewSilence {
+            matchers: opsdeck::alertmanager::matchers::parse(r#"alertname="ApiDown", env="production""#).unwrap(),
             starts_at_ms: now_ms(),
             ends_at_ms: now_ms() + 3_600_000,
             created_by: "opsdeck test".into(),

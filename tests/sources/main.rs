@@ -11,6 +11,8 @@ mod demo_rules;
 mod deploy_engine;
 mod health_poller;
 mod logs;
+mod remote_alerts;
 mod remote_prometheus;
 mod scrape_targets;
 mod status_demo;
+mod victoria_metrics;

@@ -14,6 +14,7 @@ macro_rules! assert_screen {
     };
 }
 
+mod tui_alertmanager_e2e;
 mod tui_deploy_e2e;
 mod tui_deploy_snapshots;
 mod tui_e2e;
