@@ -68,6 +68,9 @@ pub struct Report {
     /// Where the alerts came from: "local", "remote-rules" or "server" (`[alerting] source`).
     pub alert_source: &'static str,
     pub environments: Vec<EnvStatus>,
+    /// The store this check filled (one scrape of every target: one sample a series, so its
+    /// bytes are mostly chunk headers; the dashboard's footer shows the live bytes per sample).
+    pub store: StoreFigures,
     /// Alerts with no `env` label, so of no environment.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub other_alerts: Vec<StatusAlert>,
@@ -88,6 +91,14 @@ impl Report {
     pub fn critical_firing(&self) -> bool {
         self.environments.iter().flat_map(|e| &e.alerts).any(|a| a.state == "firing" && a.severity == "critical")
     }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreFigures {
+    pub series: usize,
+    pub samples: usize,
+    pub encoded_bytes: usize,
+    pub series_overhead_bytes: usize,
 }
 
 /// One scrape of every target into a fresh store: what a single scrape allows (a `rate()` needs
@@ -236,7 +247,13 @@ pub async fn poll(cfg: &Config, deploy_dir: &std::path::Path) -> Report {
                 .map(|h| crate::sanitize::line(&format!("{} by {} (pid {})", h.operation, h.user, h.pid)).into_owned());
         }
     }
-    Report { alert_source: cfg.alerting.source().as_str(), environments, other_alerts, warnings }
+    let store = StoreFigures {
+        series: storage.num_series(),
+        samples: storage.num_samples(),
+        encoded_bytes: storage.sample_bytes(),
+        series_overhead_bytes: storage.series_overhead_bytes(),
+    };
+    Report { alert_source: cfg.alerting.source().as_str(), environments, store, other_alerts, warnings }
 }
 
 pub async fn run(cfg: &Config, json: bool, state_dir: &std::path::Path) -> anyhow::Result<i32> {
@@ -374,6 +391,7 @@ mod tests {
             ],
             warnings: vec![],
             alert_source: "local",
+            store: StoreFigures { series: 0, samples: 0, encoded_bytes: 0, series_overhead_bytes: 0 },
             other_alerts: vec![],
         };
         let t = table(&r);

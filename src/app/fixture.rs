@@ -251,6 +251,7 @@ pub fn full() -> State {
         dropped_series: 0,
         targets_up: 8,
         targets_total: 9,
+        ..Default::default()
     }));
     s
 }

@@ -37,6 +37,8 @@ pub const SILENCES: [Duration; 4] =
     [Duration::from_secs(900), Duration::from_secs(3600), Duration::from_secs(4 * 3600), Duration::from_secs(86400)];
 
 pub const OVERVIEW_ID: &str = "overview";
+/// From this many environments the overview scrolls with j/k instead of moving the focus.
+pub const OVERVIEW_SCROLLS_FROM: usize = 8;
 pub const ALERTS_ID: &str = "alerts";
 pub const LOGS_ID: &str = "logs";
 
@@ -70,6 +72,9 @@ pub struct UiState {
     pub window: Duration,
     /// Index into `State::visible_alerts`.
     pub alert_sel: usize,
+    /// Rows of a long overview scrolled past (`j`/`k` with the overview focused); the view
+    /// clamps it so the last screenful stays full.
+    pub overview_scroll: usize,
     /// What is open over the dashboard (help, details, a picker, a dialog, the search line).
     pub modal: Option<Modal>,
     pub theme: Theme,
@@ -233,6 +238,7 @@ impl State {
                 zoom: false,
                 window,
                 alert_sel: 0,
+                overview_scroll: 0,
                 modal: None,
                 theme: Theme::Dark,
                 no_color: false,
@@ -565,6 +571,11 @@ impl State {
                     } else {
                         self.ui.alert_sel.saturating_sub(1)
                     };
+                } else if self.ui.focus == OVERVIEW_ID && self.envs.len() > OVERVIEW_SCROLLS_FROM {
+                    // A fleet's overview is a list: j/k scroll it (h/l still move between panels).
+                    let last = self.envs.len() - 1;
+                    let cur = self.ui.overview_scroll.min(last);
+                    self.ui.overview_scroll = if down { (cur + 1).min(last) } else { cur.saturating_sub(1) };
                 } else if self.ui.focus == LOGS_ID {
                     if let Some((v, _)) = self.log_view() {
                         // Moving pauses following, as `less +F` does; f resumes.

@@ -397,6 +397,8 @@ impl Engine {
             dropped_series: self.storage.dropped_series,
             targets_up: up,
             targets_total: self.targets.len(),
+            bytes_per_sample: self.storage.bytes_per_sample(),
+            series_overhead_bytes: self.storage.series_overhead_bytes(),
         }
     }
 

@@ -71,6 +71,9 @@ pub struct EngineStats {
     pub dropped_series: u64,
     pub targets_up: usize,
     pub targets_total: usize,
+    /// The store's encoded bytes per sample, and its estimated bytes per series besides samples.
+    pub bytes_per_sample: f64,
+    pub series_overhead_bytes: usize,
 }
 
 /// What the engine must do because of a key. The view never does it itself.

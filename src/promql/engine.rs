@@ -161,12 +161,7 @@ impl Ev<'_> {
         let mut out = Vec::new();
         for &id in self.st.select_ids(&ms).iter() {
             let s = self.st.get(id);
-            let samples = s.samples();
-            let i = s.after(reft);
-            if i == 0 {
-                continue;
-            }
-            let x = samples[i - 1];
+            let Some(x) = s.at_or_before(reft) else { continue };
             if x.t < reft - self.lookback || is_stale(x.v) {
                 continue;
             }
@@ -187,23 +182,17 @@ impl Ev<'_> {
         let ms = Self::matchers(vs)?;
         let maxt = self.at_time(&vs.at, t).saturating_sub(offset_ms(&vs.offset));
         let mint = maxt.saturating_sub(range);
+        // One buffer for every series: windows are decoded into it, stale markers dropped.
         let mut buf: Vec<Sample> = Vec::new();
         for &id in self.st.select_ids(&ms).iter() {
             let s = self.st.get(id);
-            let w = s.range(mint, maxt);
-            if w.is_empty() {
+            buf.clear();
+            s.range_into(mint, maxt, &mut buf);
+            buf.retain(|x| !is_stale(x.v));
+            if buf.is_empty() {
                 continue;
             }
-            if w.iter().any(|x| is_stale(x.v)) {
-                buf.clear();
-                buf.extend(w.iter().filter(|x| !is_stale(x.v)));
-                if buf.is_empty() {
-                    continue;
-                }
-                f(s, &buf)?;
-            } else {
-                f(s, w)?;
-            }
+            f(s, &buf)?;
         }
         Ok((mint, maxt))
     }

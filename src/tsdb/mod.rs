@@ -1,8 +1,11 @@
 //! The in-memory time-series store: bounded by retention (`general.history`) and a series cap.
-//! Label sets are interned (one `Arc<str>` per distinct name or value), samples are 16 bytes
-//! (`i64` ms + `f64`) in per-series vectors trimmed from the front as they age out.
+//! Label sets are interned (one `Arc<str>` per distinct name or value); samples are kept in
+//! Gorilla-compressed chunks of 120 (`chunk`: about 1.3–2 bytes a sample instead of 16), the
+//! newest one open for appends, whole chunks dropped as they age out.
 //!
 //! One owner mutates it (the app's engine task, a rule-test runner); queries borrow it.
+
+pub mod chunk;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -160,87 +163,95 @@ pub struct Series {
     pub labels: Labels,
     /// `labels` without `__name__`, kept because most PromQL functions drop the name.
     unnamed: Labels,
-    /// Sorted by time; appends out of order are dropped.
-    samples: Vec<Sample>,
-    /// Index of the first live sample; trimmed lazily so appends stay amortised O(1).
-    head: usize,
+    /// Closed chunks, oldest first; appends out of order are refused.
+    closed: std::collections::VecDeque<chunk::Chunk>,
+    /// The chunk being appended to.
+    head: chunk::Chunk,
 }
 
 impl Series {
+    fn new(labels: Labels) -> Series {
+        let unnamed = labels.without_name();
+        Series { labels, unnamed, closed: Default::default(), head: chunk::Chunk::new() }
+    }
+
     /// The label set without `__name__` (shares the interned strings).
     pub fn labels_without_name(&self) -> &Labels {
         &self.unnamed
     }
 
-    pub fn samples(&self) -> &[Sample] {
-        &self.samples[self.head..]
+    fn chunks(&self) -> impl Iterator<Item = &chunk::Chunk> {
+        self.closed.iter().chain(std::iter::once(&self.head).filter(|h| !h.is_empty()))
+    }
+
+    /// Every sample held, oldest first (decoded: tests and tools, not the query path).
+    pub fn samples(&self) -> Vec<Sample> {
+        self.chunks().flat_map(|c| c.iter()).collect()
     }
 
     /// Samples with `mint <= t <= maxt`.
-    pub fn range(&self, mint: i64, maxt: i64) -> &[Sample] {
-        let s = self.samples();
-        let lo = first_at_or_after(s, mint);
-        // Windows are short: gallop forward from the lower bound instead of a second full search.
-        let hi = lo + gallop(&s[lo..], |x| x.t <= maxt);
-        &s[lo..hi]
+    pub fn range(&self, mint: i64, maxt: i64) -> Vec<Sample> {
+        let mut v = Vec::new();
+        self.range_into(mint, maxt, &mut v);
+        v
     }
 
-    /// Index of the first sample with time > `t` (so `samples()[i-1]` is the newest at or before `t`).
-    pub fn after(&self, t: i64) -> usize {
-        first_at_or_after(self.samples(), t.saturating_add(1))
-    }
-
-    pub fn last(&self) -> Option<&Sample> {
-        self.samples().last()
-    }
-}
-
-/// Index of the first sample with `t >= target`. Samples are nearly evenly spaced (scrapes,
-/// rule steps), so start from an interpolated guess and gallop: this touches a couple of cache
-/// lines where a plain binary search over a long series misses the cache on every probe.
-fn first_at_or_after(s: &[Sample], target: i64) -> usize {
-    let n = s.len();
-    if n == 0 || s[0].t >= target {
-        return 0;
-    }
-    if s[n - 1].t < target {
-        return n;
-    }
-    // Here s[0].t < target <= s[n-1].t, so n >= 2 and span > 0.
-    let span = (s[n - 1].t - s[0].t) as i128;
-    let guess = (((target - s[0].t) as i128 * (n - 1) as i128) / span) as usize;
-    let g = guess.min(n - 1);
-    if s[g].t < target {
-        // Answer in (g, n-1].
-        g + 1 + gallop(&s[g + 1..], |x| x.t < target)
-    } else {
-        // Answer in [0, g]: gallop backwards for the last sample before target.
-        let mut step = 1;
-        let mut hi = g; // s[hi].t >= target
-        loop {
-            let lo = hi.saturating_sub(step);
-            if s[lo].t < target {
-                return lo + 1 + s[lo + 1..hi].partition_point(|x| x.t < target);
+    /// Samples with `mint <= t <= maxt`, appended to `out`: only the chunks that overlap the
+    /// window are decoded (found by binary search over the closed chunks' times).
+    pub fn range_into(&self, mint: i64, maxt: i64, out: &mut Vec<Sample>) {
+        if maxt < mint {
+            return;
+        }
+        let first = self.closed.partition_point(|c| c.max_t() < mint);
+        let closed = self.closed.range(first..);
+        for c in closed.chain(std::iter::once(&self.head)) {
+            if c.is_empty() || c.min_t() > maxt {
+                break;
             }
-            if lo == 0 {
-                return 0;
+            if c.min_t() >= mint && c.max_t() <= maxt {
+                out.extend(c.iter());
+            } else {
+                out.extend(c.iter().skip_while(|x| x.t < mint).take_while(|x| x.t <= maxt));
             }
-            hi = lo;
-            step *= 2;
         }
     }
-}
 
-/// Length of the prefix of `s` satisfying `pred` (which must be true then false), found by
-/// exponential then binary search: cheap when the prefix is short.
-fn gallop(s: &[Sample], pred: impl Fn(&Sample) -> bool) -> usize {
-    let mut end = 1;
-    while end <= s.len() && pred(&s[end - 1]) {
-        end *= 2;
+    /// The newest sample at or before `t`.
+    pub fn at_or_before(&self, t: i64) -> Option<Sample> {
+        if let Some(last) = self.head.last() {
+            if last.t <= t {
+                return Some(last);
+            }
+        }
+        let c = if !self.head.is_empty() && self.head.min_t() <= t {
+            &self.head
+        } else {
+            let i = self.closed.partition_point(|c| c.min_t() <= t);
+            let c = self.closed.get(i.checked_sub(1)?)?;
+            if c.max_t() <= t {
+                return c.last();
+            }
+            c
+        };
+        c.iter().take_while(|x| x.t <= t).last()
     }
-    let lo = end / 2;
-    let hi = end.min(s.len());
-    lo + s[lo..hi].partition_point(&pred)
+
+    pub fn last(&self) -> Option<Sample> {
+        self.head.last().or_else(|| self.closed.back().and_then(|c| c.last()))
+    }
+
+    fn push(&mut self, t: i64, v: f64) {
+        if self.head.is_full() {
+            let mut full = std::mem::take(&mut self.head);
+            full.close();
+            self.closed.push_back(full);
+        }
+        self.head.push(t, v);
+    }
+
+    fn bytes(&self) -> usize {
+        self.chunks().map(|c| c.bytes()).sum()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -322,8 +333,7 @@ impl Storage {
             .unwrap_or_else(|| Arc::from(""));
         self.by_name.entry(name).or_default().push(id);
         self.by_labels.insert(labels.clone(), id);
-        let unnamed = labels.without_name();
-        self.series.push(Series { labels, unnamed, samples: Vec::new(), head: 0 });
+        self.series.push(Series::new(labels));
         Ok(id)
     }
 
@@ -334,12 +344,12 @@ impl Storage {
 
     pub fn append_id(&mut self, id: usize, t: i64, v: f64) -> Result<(), AppendError> {
         let s = &mut self.series[id];
-        if let Some(last) = s.samples().last() {
+        if let Some(last) = s.last() {
             if t <= last.t {
                 return Err(AppendError::OutOfOrder);
             }
         }
-        s.samples.push(Sample { t, v });
+        s.push(t, v);
         self.samples += 1;
         Ok(())
     }
@@ -416,28 +426,54 @@ impl Storage {
         self.samples
     }
 
-    /// Drop samples older than `now - retention`. Empty series keep their id (and label set)
-    /// so scrapers' cached ids stay valid; their memory is the label set only.
+    /// Drop the chunks wholly older than `now - retention` (retention by whole chunks, as
+    /// Prometheus: a chunk straddling the edge stays until its newest sample is out). Empty
+    /// series keep their id (and label set) so scrapers' cached ids stay valid.
     pub fn trim(&mut self, now: i64) {
         let min_t = now - self.opts.retention_ms;
         for s in &mut self.series {
-            let live = &s.samples[s.head..];
-            let cut = live.partition_point(|x| x.t < min_t);
-            if cut > 0 {
-                s.head += cut;
-                self.samples -= cut;
-                // Compact once the dead prefix outweighs the live part.
-                if s.head > 64 && s.head * 2 > s.samples.len() {
-                    s.samples.drain(..s.head);
-                    s.head = 0;
-                }
+            while s.closed.front().is_some_and(|c| c.max_t() < min_t) {
+                let c = s.closed.pop_front().expect("checked");
+                self.samples -= c.len();
+            }
+            if s.closed.is_empty() && !s.head.is_empty() && s.head.max_t() < min_t {
+                self.samples -= s.head.len();
+                s.head = chunk::Chunk::new();
             }
         }
     }
 
-    /// Bytes held by samples (capacity included), for the memory benchmark and the UI.
+    /// Bytes held by the encoded samples (chunk buffers, capacity included).
     pub fn sample_bytes(&self) -> usize {
-        self.series.iter().map(|s| s.samples.capacity() * std::mem::size_of::<Sample>()).sum()
+        self.series.iter().map(Series::bytes).sum()
+    }
+
+    /// Encoded bytes per sample held (0 when empty).
+    pub fn bytes_per_sample(&self) -> f64 {
+        if self.samples == 0 {
+            return 0.0;
+        }
+        self.sample_bytes() as f64 / self.samples as f64
+    }
+
+    /// An estimate of what each series costs besides its samples: the series record and its
+    /// chunk headers, its label pairs (two `Arc`s each), its index entries, and its share of the
+    /// interned strings.
+    pub fn series_overhead_bytes(&self) -> usize {
+        let n = self.series.len().max(1);
+        let strings: usize = self.strings.iter().map(|s| s.len() + 2 * std::mem::size_of::<usize>()).sum();
+        let per: usize = self
+            .series
+            .iter()
+            .map(|s| {
+                std::mem::size_of::<Series>()
+                    + s.closed.len() * std::mem::size_of::<chunk::Chunk>()
+                    + s.labels.len() * 2 * std::mem::size_of::<(Arc<str>, Arc<str>)>()
+                    // by_labels entry (key, value, control byte), by_name entry.
+                    + std::mem::size_of::<Labels>() + std::mem::size_of::<usize>() * 2 + 1
+            })
+            .sum();
+        (per + strings) / n
     }
 
     /// Remove every series (promqltest `clear`).
@@ -497,9 +533,9 @@ mod tests {
         for mint in (-20..t + 20).step_by(3) {
             for width in [0, 1, 5, 60, 1000] {
                 let want: Vec<_> = all.iter().filter(|x| x.t >= mint && x.t <= mint + width).copied().collect();
-                assert_eq!(s.range(mint, mint + width), &want[..], "mint {mint} width {width}");
+                assert_eq!(s.range(mint, mint + width), want, "mint {mint} width {width}");
             }
-            assert_eq!(s.after(mint), all.iter().filter(|x| x.t <= mint).count());
+            assert_eq!(s.at_or_before(mint), all.iter().rfind(|x| x.t <= mint).copied());
         }
         assert!(s.range(10, 5).is_empty());
     }
@@ -512,8 +548,17 @@ mod tests {
         for t in 1..100 {
             s.append(&l(&[("__name__", "a")]), t * 1000, 1.0).unwrap();
         }
+        // Retention by whole chunks: nothing goes while the only chunk holds a recent sample.
         s.trim(99_000);
-        assert_eq!(s.num_samples(), 6);
+        assert_eq!(s.num_samples(), 100);
+        for t in 100..400 {
+            s.append(&l(&[("__name__", "a")]), t * 1000, 1.0).unwrap();
+        }
+        s.trim(399_000);
+        // Chunks of 120: [0,119], [120,239] and [240,359] are out; the head [360,399] stays.
+        assert_eq!(s.num_samples(), 40);
+        assert_eq!(s.get(0).samples()[0].t, 360_000);
         assert_eq!(s.dropped_series, 1);
+        assert!(s.bytes_per_sample() < 2.0, "{}", s.bytes_per_sample());
     }
 }

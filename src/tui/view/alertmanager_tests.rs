@@ -1,6 +1,6 @@
 //! Render snapshots of the Alertmanager view (groups, silenced and inhibited marked, hostile text
 //! escaped), the silence form with its preview and a refused empty comment, the silences list,
-//! and the `:` query prompt (a syntax error under its column) and answer.
+//! the `:` query prompt (a syntax error under its column) and answer, and the footer's store cost.
 
 use crate::app::fixture::{self, ch, key};
 use crate::app::State;
@@ -159,4 +159,14 @@ fn query_prompt_marks_the_error_and_the_answer_is_a_chart_and_a_table_120x40() {
     let out = screen(&s, 120, 40);
     assert!(out.contains("[[panel]]") && out.contains("latest"), "{out}");
     assert_screen!("query_answer_pinned_120x40", out);
+}
+
+#[test]
+fn the_footer_says_what_the_store_costs() {
+    let mut s = fixture::full();
+    let mut stats = s.stats.clone();
+    stats.bytes_per_sample = 1.374;
+    s.apply(Event::Stats(stats));
+    let out = screen(&s, 160, 45);
+    assert!(out.lines().last().unwrap().contains("1.37 B/sample"), "{out}");
 }

@@ -8,6 +8,8 @@ mod alertmanager_tests;
 mod alerts;
 mod chart;
 pub mod components;
+#[cfg(test)]
+mod fleet_tests;
 mod history;
 mod logs;
 mod operation;
@@ -204,6 +206,10 @@ fn footer_parts(state: &State, r: Rect) -> (Rect, Rect, String) {
     let right = if s.targets_total > 0 || s.series > 0 {
         let mut t =
             format!("targets {}/{} up · {} series", s.targets_up, s.targets_total, format::short(s.series as f64));
+        if s.bytes_per_sample > 0.0 {
+            // What the store costs, live: encoded bytes per sample.
+            t.push_str(&format!(" · {:.2} B/sample", s.bytes_per_sample));
+        }
         if s.dropped_series > 0 {
             t.push_str(&format!(" · {} dropped at cap", s.dropped_series));
         }

@@ -34,8 +34,18 @@ fn sparkline(hist: &std::collections::VecDeque<Option<f64>>, width: usize) -> St
 }
 
 pub(super) fn overview(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
-    let title = format!("{} · up-time over kept history", S::OVERVIEW);
-    let b = block(state, pal, OVERVIEW_ID, if r.width >= 70 { title } else { S::OVERVIEW.to_string() });
+    // A fleet longer than the panel scrolls: say which rows are shown.
+    let visible = r.height.saturating_sub(3) as usize;
+    let n = state.envs.len();
+    let scroll = state.ui.overview_scroll.min(n.saturating_sub(visible.max(1)));
+    let mut title = format!("{} · up-time over kept history", S::OVERVIEW);
+    let mut short = S::OVERVIEW.to_string();
+    if n > visible && visible > 0 {
+        let shown = format!(" · {}–{} of {n} (j/k)", scroll + 1, (scroll + visible).min(n));
+        title.push_str(&shown);
+        short.push_str(&shown);
+    }
+    let b = block(state, pal, OVERVIEW_ID, if r.width >= 70 { title } else { short });
     if state.envs.is_empty() {
         f.render_widget(Paragraph::new(S::NO_ENVIRONMENTS).wrap(Wrap { trim: true }).block(b), r);
         return;
@@ -138,6 +148,7 @@ pub(super) fn overview(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
     }
     widths.push(Constraint::Fill(1));
     head.push("");
+    let rows = rows.into_iter().skip(scroll);
     let t = Table::new(rows, widths).header(Row::new(head).style(pal.dim())).column_spacing(1).block(b);
     f.render_widget(t, r);
 }
