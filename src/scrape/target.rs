@@ -205,7 +205,14 @@ pub struct TargetState {
     cur: HashSet<usize>,
     report_ids: Option<[usize; 5]>,
     pub last: Option<ScrapeReport>,
+    /// The previous scrape's start (by the scrape task) and the timestamp its samples got.
+    prev_times: Option<(i64, i64)>,
 }
+
+/// Scrape starts within this of a 100 ms multiple of each other are that multiple apart: the
+/// scheduler's tick, not jitter (Prometheus 2.43's timestamp tolerance idea). Regular steps
+/// are what the store's delta-of-delta timestamps keep in one bit.
+const TIMESTAMP_TOLERANCE_MS: i64 = 3;
 
 /// A sample waiting for the whole body to pass before it is appended (a failed scrape appends
 /// nothing, like Prometheus's rollback).
@@ -241,7 +248,31 @@ impl TargetState {
             cur: HashSet::new(),
             report_ids: None,
             last: None,
+            prev_times: None,
         }
+    }
+
+    /// The timestamp for this scrape's samples: `now` (the engine's clock), or, when the scrape
+    /// task's start times say the scrapes are a regular step apart, exactly one step after the
+    /// previous one (never more than a second from `now`, never before the previous one).
+    fn timestamp(&mut self, started_ms: i64, now: i64) -> i64 {
+        let t = match self.prev_times {
+            Some((ps, pt)) if started_ms > ps => {
+                let d = started_ms - ps;
+                let grid = (d + 50) / 100 * 100;
+                let d = if grid > 0 && (d - grid).abs() <= TIMESTAMP_TOLERANCE_MS { grid } else { d };
+                let aligned = pt + d;
+                if (aligned - now).abs() <= 1000 {
+                    aligned
+                } else {
+                    now.max(pt + 1)
+                }
+            }
+            Some((_, pt)) => now.max(pt + 1),
+            None => now,
+        };
+        self.prev_times = Some((started_ms, t));
+        t
     }
 
     pub fn target(&self) -> &Target {
@@ -251,6 +282,7 @@ impl TargetState {
     /// Fold one scrape into `storage` at `t_ms`: its samples (or nothing, if it failed), stale
     /// markers, and the report series.
     pub fn ingest(&mut self, storage: &mut Storage, outcome: &ScrapeOutcome, t_ms: i64) -> ScrapeReport {
+        let t_ms = self.timestamp(outcome.started_ms, t_ms);
         let mut rep = ScrapeReport {
             up: false,
             error: None,
@@ -492,6 +524,30 @@ pub async fn run<K: Clone + Send + 'static>(
 mod tests {
     use super::*;
     use crate::tsdb::{is_stale, Matcher, StorageOptions};
+
+    #[test]
+    fn regular_scrapes_get_exact_steps_and_jumps_follow_the_clock() {
+        let mut ts = TargetState::new(Target::from_config(
+            "dev",
+            &crate::config::Config::parse(
+                "[[environment]]\nname = \"dev\"\nscrape = [{ job = \"j\", urls = [\"http://127.0.0.1:1/metrics\"] }]\n",
+                std::path::Path::new("x.toml"),
+            )
+            .unwrap()
+            .environments[0]
+            .scrape[0],
+        )
+        .remove(0));
+        let t0 = ts.timestamp(10_000, 50_007);
+        assert_eq!(t0, 50_007);
+        // Starts 1 s ± 2 ms apart (engine clock later by the scrape's duration): exact steps.
+        assert_eq!(ts.timestamp(11_002, 51_040), 51_007);
+        assert_eq!(ts.timestamp(11_999, 52_013), 52_007);
+        // A real gap (1.5 s, off the grid by 20 ms) keeps its length.
+        assert_eq!(ts.timestamp(13_519, 53_560), 53_527);
+        // The engine's clock far away (a suspended laptop): follow it.
+        assert_eq!(ts.timestamp(14_519, 90_000), 90_000);
+    }
 
     fn ok(body: &str) -> ScrapeOutcome {
         ScrapeOutcome {
