@@ -62,6 +62,10 @@ pub struct General {
     /// Locks, deploy journal and audit log shared by the operators of one bastion
     /// (e.g. `/var/lib/opsdeck`, group-writable); the state dir when unset.
     pub shared_dir: Option<String>,
+    /// Most samples one panel or `:` query may read; past it the query stops with an error on
+    /// its panel instead of freezing the engine (Prometheus's `--query.max-samples`).
+    #[serde(default = "default_query_max_samples")]
+    pub query_max_samples: usize,
 }
 
 impl Default for General {
@@ -72,8 +76,13 @@ impl Default for General {
             max_series: default_max_series(),
             read_only: false,
             shared_dir: None,
+            query_max_samples: default_query_max_samples(),
         }
     }
+}
+
+fn default_query_max_samples() -> usize {
+    crate::promql::DEFAULT_MAX_SAMPLES
 }
 
 fn default_history() -> Duration {

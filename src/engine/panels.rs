@@ -70,7 +70,7 @@ impl Panels {
         Panels {
             defs: panel_defs(cfg),
             window: Duration::from_secs(900).min(cfg.general.history),
-            promql: promql::Engine::default(),
+            promql: promql::Engine { max_samples: cfg.general.query_max_samples, ..Default::default() },
             remote,
             remote_every,
             remote_busy: None,
@@ -225,4 +225,26 @@ pub async fn remote_panels(client: &crate::prom_api::Client, defs: &[PanelDef], 
         by_expr.insert(e, r);
     }
     panels::evaluate(defs, w, |expr, _| by_expr.get(expr).cloned().unwrap_or_else(|| Err("not queried".into())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_past_the_sample_limit_stops_with_an_error_on_its_panel() {
+        let toml = "[general]\nquery_max_samples = 50\n\n[[panel]]\ntitle = \"all\"\nexpr = \"rate(x[5m])\"\n";
+        let cfg = Config::parse(toml, std::path::Path::new("x.toml")).unwrap();
+        let p = Panels::new(&cfg);
+        let mut st = Storage::new(Default::default());
+        for i in 0..10 {
+            let l = crate::tsdb::Labels::from_pairs([("__name__", "x"), ("i", &i.to_string())]);
+            for t in 0..30 {
+                st.append(&l, 1_000_000 + t * 10_000, t as f64).unwrap();
+            }
+        }
+        let panels = p.evaluate_local(&st, 1_300_000);
+        let user = panels.iter().find(|p| p.title == "all").unwrap();
+        assert!(user.note.as_deref().is_some_and(|n| n.contains("query_max_samples")), "{:?}", user.note);
+    }
 }

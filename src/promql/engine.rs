@@ -27,14 +27,19 @@ pub const DEFAULT_LOOKBACK_MS: i64 = 5 * 60 * 1000;
 /// interval, 1m by default (and promqltest fixes it to 1m).
 pub const DEFAULT_SUBQUERY_STEP_MS: i64 = 60 * 1000;
 
+/// Most samples one query reads, as Prometheus's `--query.max-samples` default.
+pub const DEFAULT_MAX_SAMPLES: usize = 50_000_000;
+
 /// Evaluates parsed expressions against a [`Storage`], as an instant or a range query.
 pub struct Engine {
     pub lookback_ms: i64,
+    /// Samples one query may read (selectors and windows, summed over its steps).
+    pub max_samples: usize,
 }
 
 impl Default for Engine {
     fn default() -> Self {
-        Engine { lookback_ms: DEFAULT_LOOKBACK_MS }
+        Engine { lookback_ms: DEFAULT_LOOKBACK_MS, max_samples: DEFAULT_MAX_SAMPLES }
     }
 }
 
@@ -56,7 +61,15 @@ impl Engine {
         t_ms: i64,
         subquery_step_ms: i64,
     ) -> Result<Value, EvalError> {
-        let ev = Ev { st, lookback: self.lookback_ms, start: t_ms, end: t_ms, sub_step: subquery_step_ms.max(1) };
+        let ev = Ev {
+            st,
+            lookback: self.lookback_ms,
+            start: t_ms,
+            end: t_ms,
+            sub_step: subquery_step_ms.max(1),
+            read: Default::default(),
+            max_samples: self.max_samples,
+        };
         Ok(match ev.eval(expr, t_ms)? {
             Val::Scalar(v) => Value::Scalar(v),
             Val::Str(s) => Value::String(s),
@@ -81,7 +94,15 @@ impl Engine {
         if end < start {
             return Err(EvalError::new("range query end is before its start"));
         }
-        let ev = Ev { st, lookback: self.lookback_ms, start, end, sub_step: DEFAULT_SUBQUERY_STEP_MS };
+        let ev = Ev {
+            st,
+            lookback: self.lookback_ms,
+            start,
+            end,
+            sub_step: DEFAULT_SUBQUERY_STEP_MS,
+            read: Default::default(),
+            max_samples: self.max_samples,
+        };
         let mut m = ev.range_eval(expr, start, end, step_ms, true)?;
         // Prometheus returns range results sorted by label set.
         m.sort_by(|a, b| a.labels.cmp(&b.labels));
@@ -97,6 +118,24 @@ pub(crate) struct Ev<'a> {
     pub start: i64,
     pub end: i64,
     pub sub_step: i64,
+    /// Samples read so far, against `max_samples`.
+    pub read: std::cell::Cell<usize>,
+    pub max_samples: usize,
+}
+
+impl Ev<'_> {
+    /// Count `n` more samples read; past the limit the query stops with an error that says so.
+    fn reading(&self, n: usize) -> Result<(), EvalError> {
+        let total = self.read.get() + n;
+        self.read.set(total);
+        if total > self.max_samples {
+            return Err(EvalError::new(format!(
+                "query reads more than {} samples (general.query_max_samples): narrow its selectors or its range",
+                self.max_samples
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Most steps one range evaluation (query or subquery) may take.
@@ -159,7 +198,9 @@ impl Ev<'_> {
         let ms = Self::matchers(vs)?;
         let reft = self.at_time(&vs.at, t).saturating_sub(offset_ms(&vs.offset));
         let mut out = Vec::new();
-        for &id in self.st.select_ids(&ms).iter() {
+        let ids = self.st.select_ids(&ms);
+        self.reading(ids.len())?;
+        for &id in ids.iter() {
             let s = self.st.get(id);
             let Some(x) = s.at_or_before(reft) else { continue };
             if x.t < reft - self.lookback || is_stale(x.v) {
@@ -188,6 +229,7 @@ impl Ev<'_> {
             let s = self.st.get(id);
             buf.clear();
             s.range_into(mint, maxt, &mut buf);
+            self.reading(buf.len())?;
             buf.retain(|x| !is_stale(x.v));
             if buf.is_empty() {
                 continue;

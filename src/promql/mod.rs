@@ -22,7 +22,7 @@ mod parse;
 mod value;
 
 pub(crate) use binop::is_comparison;
-pub use engine::{Engine, DEFAULT_LOOKBACK_MS, DEFAULT_SUBQUERY_STEP_MS};
+pub use engine::{Engine, DEFAULT_LOOKBACK_MS, DEFAULT_MAX_SAMPLES, DEFAULT_SUBQUERY_STEP_MS};
 pub use parse::{parse, ParseError};
 /// The AST the evaluator walks (promql-parser's).
 pub use promql_parser::parser::Expr;

@@ -20,6 +20,13 @@ fn fifty_environments_scroll_in_the_overview() {
     let out = screen(&s, 200, 50);
     assert!(out.contains("edge-01") && !out.contains("edge-50"), "{out}");
     assert!(out.contains("of 50 (j/k)"), "{out}");
+    // The tab bar is a picker at fleet size: no unreadable stubs.
+    let header = out.lines().next().unwrap();
+    assert!(header.contains("‹ 50 environments ›") && !header.contains("ed…"), "{header}");
+    s.handle_key(crate::app::fixture::key(crossterm::event::KeyCode::Tab));
+    s.handle_key(crate::app::fixture::key(crossterm::event::KeyCode::Tab));
+    assert!(screen(&s, 200, 50).lines().next().unwrap().contains("‹ edge-02 › 2/50"));
+    s.handle_key(ch('0'));
     for _ in 0..49 {
         s.handle_key(ch('j'));
     }
@@ -30,4 +37,30 @@ fn fifty_environments_scroll_in_the_overview() {
         s.handle_key(ch('k'));
     }
     assert!(screen(&s, 200, 50).contains("edge-01"));
+}
+
+#[test]
+fn a_chart_of_many_series_draws_the_top_ten_and_says_how_many_more() {
+    let mut s = crate::app::fixture::full();
+    let mut p = s.panels.iter().find(|p| !p.series.is_empty()).cloned().unwrap();
+    let proto = p.series[0].clone();
+    p.series = (0..37)
+        .map(|i| {
+            let mut x = proto.clone();
+            x.label = format!("node-{i:02}");
+            x.env = None;
+            for (_, v) in x.points.iter_mut() {
+                *v = v.map(|_| i as f64);
+            }
+            x
+        })
+        .collect();
+    p.threshold = None;
+    p.title = "cpu by node".into();
+    s.panels = vec![p.clone()];
+    s.ui.focus = p.id.clone();
+    s.ui.zoom = true;
+    let out = screen(&s, 200, 50);
+    assert!(out.contains("top 10, +27 more"), "{out}");
+    assert!(out.contains("node-36") && !out.contains("node-26"), "the top ten by value: {out}");
 }

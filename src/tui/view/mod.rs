@@ -135,6 +135,26 @@ fn header(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
     let budget = (r.width.saturating_sub(rw) as usize).saturating_sub(used + 1);
     let per_env = budget / state.envs.len().max(1);
     let name_max = per_env.saturating_sub(if narrow { 4 } else { 7 }).max(3);
+    let shortest = state.envs.iter().map(|e| e.name.chars().count()).min().unwrap_or(0);
+    if state.envs.len() > 9 && name_max < shortest.min(8) {
+        // A fleet: tabs would be unreadable stubs. A picker instead: the selected environment,
+        // its place (Tab / S-Tab move, 1-9 jump) and the fleet's health in counts.
+        let count = |h: crate::app::Health| state.health.iter().filter(|x| x.health == h).count();
+        let shown = match state.ui.env {
+            Some(i) => format!(" ‹ {} › {}/{} ", state.envs[i].name, i + 1, state.envs.len()),
+            None => format!(" ‹ {} environments › ", state.envs.len()),
+        };
+        left.push(Span::styled(shown, tab(state.ui.env.is_some())));
+        for h in [crate::app::Health::Up, crate::app::Health::Down, crate::app::Health::Stale] {
+            let n = count(h);
+            if n > 0 {
+                left.push(Span::styled(format!(" {} {n}", health_symbol(h)), pal.health(h)));
+            }
+        }
+        f.render_widget(Paragraph::new(Line::from(left)), Rect { width: r.width.saturating_sub(rw + 1), ..r });
+        f.render_widget(Paragraph::new(right), Rect { x: r.right() - rw, width: rw, ..r });
+        return;
+    }
     for (i, (e, h)) in state.envs.iter().zip(&state.health).enumerate() {
         left.push(Span::raw(" "));
         let sel = state.ui.env == Some(i);

@@ -13,9 +13,20 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
+/// Lines one chart draws at most.
+const TOP_SERIES: usize = 10;
+
 pub(super) fn data_panel(state: &State, pal: &Palette, f: &mut Frame, p: &PanelData, r: Rect) {
-    let visible: Vec<(usize, &PanelSeries)> =
+    let mut visible: Vec<(usize, &PanelSeries)> =
         p.series.iter().enumerate().filter(|(_, s)| state.env_visible(s.env.as_deref())).collect();
+    // A fleet-wide query can return hundreds of lines: a chart shows the top ones by their latest
+    // value and says how many it left out.
+    let more = visible.len().saturating_sub(TOP_SERIES);
+    if more > 0 && p.kind == PanelKind::Line {
+        visible.sort_by(|a, b| b.1.last().unwrap_or(f64::MIN).total_cmp(&a.1.last().unwrap_or(f64::MIN)));
+        visible.truncate(TOP_SERIES);
+        visible.sort_by_key(|(i, _)| *i);
+    }
     let crossed = p.threshold.as_ref().is_some_and(|(name, t)| {
         visible.iter().any(|(_, s)| threshold_applies(name, s, &visible) && s.last().is_some_and(|v| v > *t))
     });
@@ -31,6 +42,9 @@ pub(super) fn data_panel(state: &State, pal: &Palette, f: &mut Frame, p: &PanelD
         spans.push(Span::styled(warn, pal.fg(pal.bad).add_modifier(Modifier::BOLD)));
     }
     spans.push(Span::styled(rest, pal.title()));
+    if more > 0 && p.kind == PanelKind::Line {
+        spans.push(Span::styled(format!(" · top {TOP_SERIES}, +{more} more"), pal.dim()));
+    }
     let mut b = block_spans(state, pal, &p.id, spans);
     let has_data = visible.iter().any(|(_, s)| s.points.iter().any(|(_, v)| v.is_some()));
     if !has_data {
