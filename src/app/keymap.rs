@@ -102,7 +102,7 @@ pub const KEYMAP: &[Binding] = &[
     Binding { keys: &[C('L')], label: "L", action: A::Logs, help: "logs full screen" },
     Binding { keys: &[C('f')], label: "f", action: A::Follow, help: "logs: follow / pause" },
     Binding { keys: &[C('v')], label: "v", action: A::LevelFilter, help: "logs: level error/warn+/all" },
-    Binding { keys: &[C('/')], label: "/", action: A::Search, help: "logs: search (regex)" },
+    Binding { keys: &[C('/')], label: "/", action: A::Search, help: "search logs / filter fleet" },
     Binding { keys: &[C('n')], label: "n", action: A::SearchNext, help: "next match" },
     Binding { keys: &[C('N')], label: "N", action: A::SearchPrev, help: "previous match" },
     Binding { keys: &[C('e')], label: "e", action: A::NextError, help: "logs: next error" },

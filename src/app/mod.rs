@@ -72,6 +72,8 @@ pub struct UiState {
     pub window: Duration,
     /// Index into `State::visible_alerts`.
     pub alert_sel: usize,
+    /// The overview shows only environments whose name contains this (case-insensitive).
+    pub env_filter: String,
     /// Rows of a long overview scrolled past (`j`/`k` with the overview focused); the view
     /// clamps it so the last screenful stays full.
     pub overview_scroll: usize,
@@ -239,6 +241,7 @@ impl State {
                 window,
                 alert_sel: 0,
                 overview_scroll: 0,
+                env_filter: String::new(),
                 modal: None,
                 theme: Theme::Dark,
                 no_color: false,
@@ -422,6 +425,12 @@ impl State {
         v
     }
 
+    /// Indices of the environments the overview lists (all, or those matching the filter).
+    pub fn overview_envs(&self) -> Vec<usize> {
+        let f = self.ui.env_filter.to_lowercase();
+        (0..self.envs.len()).filter(|&i| f.is_empty() || self.envs[i].name.to_lowercase().contains(&f)).collect()
+    }
+
     pub fn selected_env_name(&self) -> Option<&str> {
         self.ui.env.and_then(|i| self.envs.get(i)).map(|e| e.name.as_str())
     }
@@ -486,7 +495,7 @@ impl State {
         }
         // Ctrl-C quits at once, even while an operation runs (`q` asks first then). The search
         // line takes every key as text.
-        if is_ctrl_c(&key) && !matches!(self.ui.modal, Some(Modal::LogSearch | Modal::QueryPrompt)) {
+        if is_ctrl_c(&key) && !matches!(self.ui.modal, Some(Modal::LogSearch | Modal::QueryPrompt | Modal::EnvFilter)) {
             return Some(Command::Quit);
         }
         // Who gets the key: the open modal, else the dashboard.
@@ -531,6 +540,22 @@ impl State {
             Some(Modal::AlertDetails(_)) => self.details_key(key),
             Some(Modal::Alertmanager(_)) => self.alertmanager_key(key),
             Some(Modal::QueryPrompt) => self.query_prompt_key(key),
+            Some(Modal::EnvFilter) => {
+                match key.code {
+                    KeyCode::Esc => {
+                        self.ui.env_filter.clear();
+                        self.ui.modal = None;
+                    }
+                    KeyCode::Enter => self.ui.modal = None,
+                    KeyCode::Backspace => {
+                        self.ui.env_filter.pop();
+                    }
+                    KeyCode::Char(c) if !c.is_control() && self.ui.env_filter.len() < 64 => self.ui.env_filter.push(c),
+                    _ => {}
+                }
+                self.ui.overview_scroll = 0;
+                None
+            }
             Some(Modal::QueryResult) => self.query_result_key(key),
             Some(Modal::SilenceForm(_)) => self.silence_form_key(key),
             // Details leave the dashboard's keys working under them (j/k, A, s, c; Esc closes).
@@ -657,6 +682,10 @@ impl State {
                 };
                 let name = format!("{:?}", self.ui.theme).to_lowercase();
                 self.notice(strings::theme_set(&name));
+            }
+            // A fleet's overview filters its environments by name.
+            Action::Search if self.ui.focus == OVERVIEW_ID && self.envs.len() > OVERVIEW_SCROLLS_FROM => {
+                self.ui.modal = Some(Modal::EnvFilter)
             }
             Action::Follow
             | Action::LevelFilter

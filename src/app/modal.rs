@@ -34,6 +34,8 @@ pub enum Modal {
     Components { scroll: usize },
     /// The team's Alertmanagers: their alerts by group, or their silences.
     Alertmanager(AmUi),
+    /// Typing the overview's environment filter (`/` on a fleet's overview).
+    EnvFilter,
     /// Typing a `:` query (the text is `State::query`).
     QueryPrompt,
     /// The last `:` query's answer: a chart and the latest values; `p` pins it.

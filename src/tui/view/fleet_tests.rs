@@ -37,6 +37,17 @@ fn fifty_environments_scroll_in_the_overview() {
         s.handle_key(ch('k'));
     }
     assert!(screen(&s, 200, 50).contains("edge-01"));
+    // `/` filters the fleet by name; Enter keeps it, Esc in the prompt clears it.
+    s.handle_key(ch('/'));
+    for c in "-4".chars() {
+        s.handle_key(ch(c));
+    }
+    s.handle_key(crate::app::fixture::key(crossterm::event::KeyCode::Enter));
+    let out = screen(&s, 200, 50);
+    assert!(out.contains("/-4 10 of 50") && out.contains("edge-49") && !out.contains("│ edge-01"), "{out}");
+    s.handle_key(ch('/'));
+    s.handle_key(crate::app::fixture::key(crossterm::event::KeyCode::Esc));
+    assert!(screen(&s, 200, 50).contains("│ edge-01"));
 }
 
 #[test]

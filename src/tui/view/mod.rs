@@ -61,6 +61,8 @@ pub fn view(state: &State, f: &mut Frame) {
         Some(Modal::Operation { env }) => operation::draw(state, &pal, f, area, env),
         Some(Modal::History { env, scroll }) => history::draw(state, &pal, f, area, env, *scroll),
         Some(Modal::Components { scroll }) => components::draw(state, &pal, f, area, *scroll),
+        // Typed into the overview's title.
+        Some(Modal::EnvFilter) => {}
         Some(Modal::QueryPrompt) => query::prompt(state, &pal, f, place.footer),
         Some(Modal::QueryResult) => query::result(state, &pal, f, area),
         Some(Modal::Alertmanager(ui)) => alertmanager::draw(state, &pal, f, area, ui),

@@ -36,15 +36,21 @@ fn sparkline(hist: &std::collections::VecDeque<Option<f64>>, width: usize) -> St
 pub(super) fn overview(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
     // A fleet longer than the panel scrolls: say which rows are shown.
     let visible = r.height.saturating_sub(3) as usize;
-    let n = state.envs.len();
+    let listed = state.overview_envs();
+    let n = listed.len();
     let scroll = state.ui.overview_scroll.min(n.saturating_sub(visible.max(1)));
     let mut title = format!("{} · up-time over kept history", S::OVERVIEW);
     let mut short = S::OVERVIEW.to_string();
-    if n > visible && visible > 0 {
-        let shown = format!(" · {}–{} of {n} (j/k)", scroll + 1, (scroll + visible).min(n));
-        title.push_str(&shown);
-        short.push_str(&shown);
+    let mut extra = String::new();
+    if !state.ui.env_filter.is_empty() || state.ui.modal == Some(crate::app::Modal::EnvFilter) {
+        let typing = if state.ui.modal == Some(crate::app::Modal::EnvFilter) { "▏" } else { "" };
+        extra.push_str(&format!(" · /{}{typing} {n} of {}", state.ui.env_filter, state.envs.len()));
     }
+    if n > visible && visible > 0 {
+        extra.push_str(&format!(" · {}–{} of {n} (j/k)", scroll + 1, (scroll + visible).min(n)));
+    }
+    title.push_str(&extra);
+    short.push_str(&extra);
     let b = block(state, pal, OVERVIEW_ID, if r.width >= 70 { title } else { short });
     if state.envs.is_empty() {
         f.render_widget(Paragraph::new(S::NO_ENVIRONMENTS).wrap(Wrap { trim: true }).block(b), r);
@@ -68,7 +74,8 @@ pub(super) fn overview(state: &State, pal: &Palette, f: &mut Frame, r: Rect) {
     let wide_checked = room >= 85;
     let show_prot_word = inner_w >= 100;
     let mut rows = Vec::with_capacity(state.envs.len());
-    for (i, (e, h)) in state.envs.iter().zip(&state.health).enumerate() {
+    for &i in &listed {
+        let (e, h) = (&state.envs[i], &state.health[i]);
         let sel = state.ui.env == Some(i);
         let mut name = format!("{}{}", if sel { "▶" } else { " " }, e.name);
         if e.protected {
