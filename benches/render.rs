@@ -24,8 +24,16 @@ fn frames(c: &mut Criterion) {
     }
 }
 
-fn tail_latency() {
-    let state = fixture::full();
+/// The demo-like fixture with 47 more environments: 50 in all (issue 18's fleet view).
+fn fleet() -> opsdeck::app::State {
+    let mut s = fixture::full();
+    for i in 4..=50 {
+        s.apply(opsdeck::model::Event::Health { env: format!("edge-{i:02}"), health: Default::default() });
+    }
+    s
+}
+
+fn tail_latency(label: &str, state: opsdeck::app::State) {
     let mut term = Terminal::new(TestBackend::new(200, 50)).unwrap();
     // `draw` diffs against the previous frame, as on a real terminal; force full repaints half the
     // time so both paths are in the sample.
@@ -56,7 +64,7 @@ fn tail_latency() {
         v.sort_by(f64::total_cmp);
         let q = |p: f64| v[((v.len() - 1) as f64 * p) as usize];
         println!(
-            "render 200x50 {name}: p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs (goal p99 <= 2000 µs)",
+            "render 200x50 {label}, {name}: p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs (goal p99 <= 2000 µs)",
             q(0.5),
             q(0.99),
             q(1.0)
@@ -67,7 +75,8 @@ fn tail_latency() {
 criterion_group!(benches, frames);
 
 fn main() {
-    tail_latency();
+    tail_latency("every panel", fixture::full());
+    tail_latency("50 environments", fleet());
     benches();
     Criterion::default().configure_from_args().final_summary();
 }
