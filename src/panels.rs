@@ -186,6 +186,9 @@ impl Window {
 /// Raw result of one range query: series with (time, value) points.
 pub type RangeResult = Vec<(Labels, Vec<(Millis, f64)>)>;
 
+/// How a panel's note starts when its query failed.
+pub const QUERY_ERROR: &str = "query error";
+
 /// Evaluate panels with `query(expr, window)`. Missing steps become gaps (`None`), never zeros.
 pub fn evaluate<F>(defs: &[PanelDef], window: Window, mut query: F) -> Vec<PanelData>
 where
@@ -211,7 +214,7 @@ where
             }
             series.sort_by(|a, b| a.label.cmp(&b.label));
             let note = if !errors.is_empty() {
-                Some(format!("query error: {}", errors.join("; ")))
+                Some(format!("{QUERY_ERROR}: {}", errors.join("; ")))
             } else if series.iter().all(|s| s.points.iter().all(|(_, v)| v.is_none())) {
                 Some("no data".into())
             } else {

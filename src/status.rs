@@ -153,12 +153,11 @@ async fn evaluate_alerts(cfg: &Config, storage: &mut Storage, now: i64) -> (Vec<
         },
         AlertSource::RemoteRules => match crate::rules::load_parts(cfg, true, false) {
             Ok(Some(mut r)) => {
-                let exprs = r.expr_sources();
-                let results = futures::future::join_all(exprs.iter().map(|e| client.instant_samples(e, now))).await;
-                if let Some(Err(e)) = results.iter().find(|r| r.is_err()) {
+                let results = client.instant_all(r.expr_sources(), now, crate::engine::REMOTE_IN_FLIGHT).await;
+                if let Some(Err(e)) = results.values().find(|r| r.is_err()) {
                     warnings.push(format!("alerts through the server: {e}"));
                 }
-                r.evaluator_mut().remote = Some(exprs.into_iter().zip(results).collect());
+                r.evaluator_mut().remote = Some(results);
                 out.extend(r.eval(storage, now).iter().map(|a| a.to_view()));
             }
             Ok(None) => {}

@@ -96,38 +96,53 @@ pub fn parse(src: &str) -> Result<Vec<Matcher>, String> {
     Ok(out)
 }
 
+/// Go's `regexp` anchoring, as Alertmanager's: `^(?:re)$` (no `(?s)`, unlike PromQL's).
 fn anchored(re: &str) -> Result<regex::Regex, regex::Error> {
     regex::Regex::new(&format!("^(?:{re})$"))
 }
 
 fn matches_empty(m: &Matcher) -> bool {
-    matches_one(m, "")
+    Selector::new(std::slice::from_ref(m)).matches(&[])
 }
 
-fn matches_one(m: &Matcher, v: &str) -> bool {
-    match m.op {
-        MatchOp::Eq => v == m.value,
-        MatchOp::Ne => v != m.value,
-        MatchOp::Re => anchored(&m.value).is_ok_and(|r| r.is_match(v)),
-        MatchOp::NotRe => anchored(&m.value).is_ok_and(|r| !r.is_match(v)),
+/// Matchers with their regexes compiled once, to test many label sets.
+pub struct Selector(Vec<(Matcher, Option<regex::Regex>)>);
+
+impl Selector {
+    /// A regex that does not compile matches nothing (`parse` refuses those before).
+    pub fn new(ms: &[Matcher]) -> Selector {
+        Selector(
+            ms.iter()
+                .map(|m| {
+                    (m.clone(), matches!(m.op, MatchOp::Re | MatchOp::NotRe).then(|| anchored(&m.value).ok()).flatten())
+                })
+                .collect(),
+        )
+    }
+
+    /// Whether every matcher matches these labels (as Alertmanager decides what a silence
+    /// mutes); a missing label is the empty string.
+    pub fn matches(&self, labels: &[(String, String)]) -> bool {
+        self.0.iter().all(|(m, re)| {
+            let v = labels.iter().find(|(k, _)| *k == m.name).map(|(_, v)| v.as_str()).unwrap_or("");
+            match m.op {
+                MatchOp::Eq => v == m.value,
+                MatchOp::Ne => v != m.value,
+                MatchOp::Re => re.as_ref().is_some_and(|r| r.is_match(v)),
+                MatchOp::NotRe => re.as_ref().is_some_and(|r| !r.is_match(v)),
+            }
+        })
     }
 }
 
-/// Whether every matcher matches these labels (as Alertmanager decides what a silence mutes).
-pub fn matches(ms: &[Matcher], labels: &[(String, String)]) -> bool {
-    ms.iter().all(|m| {
-        let v = labels.iter().find(|(k, _)| *k == m.name).map(|(_, v)| v.as_str()).unwrap_or("");
-        matches_one(m, v)
-    })
+/// The matchers that silence exactly these labels.
+pub fn equal_all(labels: &[(String, String)]) -> Vec<Matcher> {
+    labels.iter().map(|(k, v)| Matcher { name: k.clone(), op: MatchOp::Eq, value: v.clone() }).collect()
 }
 
-/// The matchers that silence exactly these labels, as the form prefills them.
+/// `equal_all` as the form prefills it.
 pub fn exact(labels: &[(String, String)]) -> String {
-    labels
-        .iter()
-        .map(|(k, v)| Matcher { name: k.clone(), op: MatchOp::Eq, value: v.clone() }.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
+    equal_all(labels).iter().map(Matcher::to_string).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]
@@ -160,6 +175,7 @@ mod tests {
     #[test]
     fn matching_is_anchored_and_missing_labels_are_empty() {
         let labels = l(&[("alertname", "HighErrorRate"), ("env", "prod")]);
+        let matches = |ms: &[Matcher], labels: &[(String, String)]| Selector::new(ms).matches(labels);
         assert!(matches(&parse(r#"alertname=~"High.*""#).unwrap(), &labels));
         assert!(!matches(&parse(r#"alertname=~"High""#).unwrap(), &labels));
         assert!(matches(&parse(r#"alertname="HighErrorRate", team!="db""#).unwrap(), &labels));

@@ -71,8 +71,8 @@ impl SilenceForm {
 
 /// How many of `alerts` the matchers as typed catch (`None` while they do not parse).
 pub fn preview(alerts: &[AmAlert], text: &str) -> Result<usize, String> {
-    let ms = matchers::parse(text)?;
-    Ok(alerts.iter().filter(|a| matchers::matches(&ms, &a.labels)).count())
+    let sel = matchers::Selector::new(&matchers::parse(text)?);
+    Ok(alerts.iter().filter(|a| sel.matches(&a.labels)).count())
 }
 
 impl State {
@@ -181,7 +181,7 @@ impl State {
                 }
                 let a = self.am_selected(&ui)?;
                 let cmd = Command::CreateSilence {
-                    matchers: matchers::parse(&matchers::exact(&a.labels)).ok()?,
+                    matchers: matchers::equal_all(&a.labels),
                     duration: ACK_FOR,
                     comment: format!("{ACK_PREFIX} acknowledged by {} from opsdeck", self.silence_author),
                 };

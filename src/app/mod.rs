@@ -541,19 +541,7 @@ impl State {
             Some(Modal::Alertmanager(_)) => self.alertmanager_key(key),
             Some(Modal::QueryPrompt) => self.query_prompt_key(key),
             Some(Modal::EnvFilter) => {
-                match key.code {
-                    KeyCode::Esc => {
-                        self.ui.env_filter.clear();
-                        self.ui.modal = None;
-                    }
-                    KeyCode::Enter => self.ui.modal = None,
-                    KeyCode::Backspace => {
-                        self.ui.env_filter.pop();
-                    }
-                    KeyCode::Char(c) if !c.is_control() && self.ui.env_filter.len() < 64 => self.ui.env_filter.push(c),
-                    _ => {}
-                }
-                self.ui.overview_scroll = 0;
+                self.edit_env_filter(key);
                 None
             }
             Some(Modal::QueryResult) => self.query_result_key(key),
@@ -732,6 +720,24 @@ impl State {
         self.ui.window = ws[j];
         self.notice(strings::window_set(&label));
         Some(Command::SetWindow(ws[j]))
+    }
+
+    /// Typing the overview's environment filter: Enter keeps it, Esc clears it.
+    fn edit_env_filter(&mut self, key: KeyEvent) {
+        let f = &mut self.ui.env_filter;
+        match key.code {
+            KeyCode::Esc => {
+                f.clear();
+                self.ui.modal = None;
+            }
+            KeyCode::Enter => self.ui.modal = None,
+            KeyCode::Backspace => {
+                f.pop();
+            }
+            KeyCode::Char(c) if !c.is_control() && f.len() < 64 => f.push(c),
+            _ => {}
+        }
+        self.ui.overview_scroll = 0;
     }
 
     fn edit_search(&mut self, key: KeyEvent) {

@@ -29,7 +29,7 @@ pub(super) enum RemoteAnswer {
 
 /// Queries of one `remote-rules` evaluation in flight at once, so a big rule set does not
 /// flood the server.
-const REMOTE_IN_FLIGHT: usize = 8;
+pub const REMOTE_IN_FLIGHT: usize = 8;
 
 pub(super) struct Alerts {
     /// Rules on the local store: the rule files and built-in rules (`local`), else the built-in ones.
@@ -40,7 +40,7 @@ pub(super) struct Alerts {
     prom: Option<crate::prom_api::Client>,
     /// `server`: its alerts as last read, and why the last read failed.
     server: Vec<AlertView>,
-    server_error: Option<String>,
+    remote_error: Option<String>,
     /// A remote read is under way (one at a time: a slow server is not asked again meanwhile).
     in_flight: bool,
     answers: mpsc::Sender<RemoteAnswer>,
@@ -88,7 +88,7 @@ impl Alerts {
             source,
             prom,
             server: Vec::new(),
-            server_error: None,
+            remote_error: None,
             in_flight: false,
             answers,
             answers_rx: Some(answers_rx),
@@ -190,18 +190,7 @@ impl Alerts {
                 let exprs = remote.expr_sources();
                 self.in_flight = true;
                 tokio::spawn(async move {
-                    use futures::StreamExt;
-                    let results = futures::stream::iter(exprs)
-                        .map(|e| {
-                            let client = &client;
-                            async move {
-                                let r = client.instant_samples(&e, now).await;
-                                (e, r)
-                            }
-                        })
-                        .buffer_unordered(REMOTE_IN_FLIGHT)
-                        .collect()
-                        .await;
+                    let results = client.instant_all(exprs, now, REMOTE_IN_FLIGHT).await;
                     let _ = tx.send(RemoteAnswer::Rules { t: now, results }).await;
                 });
             }
@@ -249,11 +238,11 @@ impl Alerts {
     /// A remote failure is a notice once when it starts, not every tick; the alerts keep their
     /// last state meanwhile (a `server` list is kept as last read).
     fn note_remote_error(&mut self, e: Option<String>, events: &mpsc::Sender<Event>) {
-        if e.is_some() && e != self.server_error {
+        if e.is_some() && e != self.remote_error {
             let msg = format!("alerts from {}: {}", self.source.as_str(), e.as_deref().unwrap_or(""));
             let _ = events.try_send(Event::Notice(crate::sanitize::line(&msg).into_owned()));
         }
-        self.server_error = e;
+        self.remote_error = e;
     }
 
     /// The state file is rewritten when the active alerts change, and once a minute otherwise so

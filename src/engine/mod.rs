@@ -19,6 +19,7 @@ mod runbooks;
 mod sources;
 
 pub use crate::rules::load_from_config as load_rules;
+pub use alerts::REMOTE_IN_FLIGHT;
 pub use panels::{panel_defs, rate_window, remote_panels};
 
 use std::ops::ControlFlow;
@@ -272,10 +273,7 @@ impl Engine {
                 let until = now + duration.as_millis() as i64;
                 if let Some((name, labels)) = self.alerts.silence(&key, until, now, &self.events) {
                     // The same silence on every Alertmanager, matching the alert's labels exactly.
-                    let matchers = labels
-                        .into_iter()
-                        .map(|(name, value)| crate::model::Matcher { name, op: crate::model::MatchOp::Eq, value })
-                        .collect();
+                    let matchers = crate::alertmanager::matchers::equal_all(&labels);
                     let comment = format!("silenced from opsdeck: {name}");
                     self.alertmanagers.create(matchers, duration, comment, now, &self.events);
                 }

@@ -183,7 +183,7 @@ fn adhoc(expr: &str, id: &str) -> PanelDef {
 /// A query's panel as its answer: an error note with no series is the error.
 fn answer(expr: String, panel: Option<PanelData>) -> crate::model::QueryResult {
     let panel = match panel {
-        Some(p) if p.series.is_empty() && p.note.as_deref().is_some_and(|n| n.starts_with("query error")) => {
+        Some(p) if p.series.is_empty() && p.note.as_deref().is_some_and(|n| n.starts_with(panels::QUERY_ERROR)) => {
             Err(p.note.unwrap_or_default())
         }
         Some(p) => Ok(p),

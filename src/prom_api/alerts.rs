@@ -132,6 +132,25 @@ impl Client {
         Ok(to_views(alerts, &exprs))
     }
 
+    /// Every expression at `t_ms`, at most `in_flight` at once, as `remote-rules` evaluates on
+    /// them (each answer, or why not, by its source).
+    pub async fn instant_all(
+        &self,
+        exprs: Vec<String>,
+        t_ms: i64,
+        in_flight: usize,
+    ) -> crate::rules::engine::Prefetched {
+        use futures::StreamExt;
+        futures::stream::iter(exprs)
+            .map(|e| async move {
+                let r = self.instant_samples(&e, t_ms).await;
+                (e, r)
+            })
+            .buffer_unordered(in_flight.max(1))
+            .collect()
+            .await
+    }
+
     /// One instant query as a rule sees its result: a vector, or a scalar as one unlabelled sample.
     pub async fn instant_samples(&self, expr: &str, t_ms: i64) -> Result<Vec<(crate::tsdb::Labels, f64)>, String> {
         match self.query(expr, Some(t_ms)).await.map_err(|e| e.to_string())? {

@@ -104,6 +104,20 @@ impl Reader<'_> {
 /// Delta-of-delta buckets: (prefix bits, prefix length, payload bits), as Prometheus's.
 const DOD_BUCKETS: [(u64, u8, u8); 3] = [(0b10, 2, 14), (0b110, 3, 17), (0b1110, 4, 20)];
 
+/// `raw`, the low `bits` of a value `fits` allowed, back as the value: two's complement over
+/// the range (-2^(n-1), 2^(n-1)].
+fn signed(raw: u64, bits: u8) -> i64 {
+    if bits == 64 {
+        return raw as i64;
+    }
+    let raw = raw as i64;
+    if raw > 1 << (bits - 1) {
+        raw - (1 << bits)
+    } else {
+        raw
+    }
+}
+
 fn fits(v: i64, bits: u8) -> bool {
     let lim = 1i64 << (bits - 1);
     -lim < v && v <= lim
@@ -398,14 +412,7 @@ impl Iter<'_> {
             }
             p => {
                 let bits = DEC_BUCKETS[p - 1].2;
-                let raw = self.r.bits(bits)? as i64;
-                if bits == 64 {
-                    raw
-                } else if raw > 1 << (bits - 1) {
-                    raw - (1 << bits)
-                } else {
-                    raw
-                }
+                signed(self.r.bits(bits)?, bits)
             }
         };
         self.mdelta = self.mdelta.wrapping_add(dod);
@@ -418,16 +425,14 @@ impl Iter<'_> {
         while prefix < 4 && self.r.bit()? {
             prefix += 1;
         }
-        let bits = match prefix {
-            0 => return Some(0),
-            1 => 14,
-            2 => 17,
-            3 => 20,
-            _ => return Some(self.r.bits(64)? as i64),
-        };
-        let raw = self.r.bits(bits)? as i64;
-        // Two's complement in `bits`, with the range (-2^(n-1), 2^(n-1)] that `fits` allows.
-        Some(if raw > 1 << (bits - 1) { raw - (1 << bits) } else { raw })
+        match prefix {
+            0 => Some(0),
+            4 => Some(self.r.bits(64)? as i64),
+            p => {
+                let bits = DOD_BUCKETS[p - 1].2;
+                Some(signed(self.r.bits(bits)?, bits))
+            }
+        }
     }
 
     fn read_value(&mut self) -> Option<u64> {

@@ -5,16 +5,8 @@
 use crate::app::fixture::{self, ch, key};
 use crate::app::State;
 use crate::model::{AmAlert, AmGroup, AmSilence, AmSnapshot, Event, MatchOp, Matcher, QueryResult};
-use crate::tui::view;
+use crate::tui::view::test_screen as screen;
 use crossterm::event::KeyCode;
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
-
-fn screen(state: &State, w: u16, h: u16) -> String {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| view(state, f)).unwrap();
-    t.backend().to_string()
-}
 
 macro_rules! assert_screen {
     ($name:literal, $value:expr) => {

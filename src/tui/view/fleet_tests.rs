@@ -3,15 +3,7 @@
 use crate::app::fixture::ch;
 use crate::app::State;
 use crate::model::EnvInfo;
-use crate::tui::view;
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
-
-fn screen(state: &State, w: u16, h: u16) -> String {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| view(state, f)).unwrap();
-    t.backend().to_string()
-}
+use crate::tui::view::test_screen as screen;
 
 #[test]
 fn fifty_environments_scroll_in_the_overview() {

@@ -34,6 +34,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 use ratatui::Frame;
 
+/// A state drawn into a `w`×`h` test terminal, as text (the view tests' snapshots).
+#[cfg(test)]
+pub(super) fn test_screen(state: &State, w: u16, h: u16) -> String {
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
+    t.draw(|f| view(state, f)).unwrap();
+    t.backend().to_string()
+}
+
 pub fn view(state: &State, f: &mut Frame) {
     let area = f.area();
     let pal = Palette::with_depth(state.ui.theme, state.ui.no_color, state.ui.truecolor);

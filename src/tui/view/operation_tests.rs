@@ -4,16 +4,8 @@
 
 use crate::app::fixture::{self, ch, key};
 use crate::app::{Final, Phase, State};
-use crate::tui::view;
+use crate::tui::view::test_screen as screen;
 use crossterm::event::KeyCode;
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
-
-fn screen(state: &State, w: u16, h: u16) -> String {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| view(state, f)).unwrap();
-    t.backend().to_string()
-}
 
 /// Snapshots named `<file>__<test>` as the integration tests' are (`tests/tui/main.rs`).
 macro_rules! assert_screen {
