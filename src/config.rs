@@ -66,6 +66,8 @@ pub struct General {
     /// its panel instead of freezing the engine (Prometheus's `--query.max-samples`).
     #[serde(default = "default_query_max_samples")]
     pub query_max_samples: usize,
+    /// A PEM bundle (a company CA) trusted besides the system's roots by every HTTPS source.
+    pub ca_file: Option<String>,
 }
 
 impl Default for General {
@@ -77,6 +79,7 @@ impl Default for General {
             read_only: false,
             shared_dir: None,
             query_max_samples: default_query_max_samples(),
+            ca_file: None,
         }
     }
 }
@@ -340,7 +343,10 @@ pub struct ScrapeConfig {
     #[serde(default)]
     pub label_value_length_limit: usize,
     /// Environment variable holding a bearer token for these targets.
+    #[serde(default, deserialize_with = "env_var_name")]
     pub bearer_token_env: Option<String>,
+    /// File holding the bearer token (re-read at each start; relative to the config's folder).
+    pub bearer_token_file: Option<String>,
 }
 
 fn default_scrape_interval() -> Duration {
@@ -366,7 +372,10 @@ pub enum LogSource {
         url: String,
         #[serde(default = "default_log_poll", deserialize_with = "duration::de")]
         interval: Duration,
+        #[serde(default, deserialize_with = "env_var_name")]
         bearer_token_env: Option<String>,
+        #[serde(default)]
+        bearer_token_file: Option<String>,
     },
     Command {
         argv: Vec<String>,
@@ -435,7 +444,10 @@ pub struct DeployConfig {
     pub url: Option<String>,
     /// status URL of the `http` driver, polled (GET, 2xx) before health is checked
     pub status_url: Option<String>,
+    #[serde(default, deserialize_with = "token_env_name")]
     pub token_env: Option<String>,
+    /// File holding the `http` driver's bearer token (relative to the config's folder).
+    pub token_file: Option<String>,
     #[serde(default = "default_health_checks")]
     pub health_checks: u32,
     #[serde(default = "default_health_interval", deserialize_with = "duration::de")]
@@ -491,7 +503,10 @@ fn default_keep_last() -> usize {
 #[serde(deny_unknown_fields)]
 pub struct PrometheusSource {
     pub url: String,
+    #[serde(default, deserialize_with = "env_var_name")]
     pub bearer_token_env: Option<String>,
+    /// File holding the bearer token (relative to the config's folder).
+    pub bearer_token_file: Option<String>,
     #[serde(default = "default_health_timeout", deserialize_with = "duration::de")]
     pub timeout: Duration,
 }
@@ -617,11 +632,40 @@ impl Config {
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let mut cfg: Config = toml::from_str(text).map_err(|e| {
             let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
-            ConfigError::Parse { path: path.to_path_buf(), line, col, message: e.message().trim().to_string() }
+            let message = literal_secret(e.message()).unwrap_or_else(|| e.message().trim().to_string());
+            ConfigError::Parse { path: path.to_path_buf(), line, col, message }
         })?;
         cfg.path = path.to_path_buf();
         cfg.validate(text)?;
+        cfg.resolve_secret_files();
         Ok(cfg)
+    }
+
+    /// `*_file` secrets as absolute paths, so that they are read from the config's folder
+    /// whatever the working directory of the process that reads them.
+    fn resolve_secret_files(&mut self) {
+        let base = self.base_dir();
+        let fix = |f: &mut Option<String>| {
+            if let Some(p) = f.as_mut() {
+                let e = expand_home(p);
+                let abs = if e.is_absolute() { e } else { base.join(e) };
+                *p = abs.to_string_lossy().into_owned();
+            }
+        };
+        if let Some(p) = self.prometheus.as_mut() {
+            fix(&mut p.bearer_token_file);
+        }
+        for env in &mut self.environments {
+            for s in &mut env.scrape {
+                fix(&mut s.bearer_token_file);
+            }
+            if let Some(LogSource::Http { bearer_token_file, .. }) = env.logs.as_mut() {
+                fix(bearer_token_file);
+            }
+            if let Some(d) = env.deploy.as_mut() {
+                fix(&mut d.token_file);
+            }
+        }
     }
 
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -805,6 +849,69 @@ pub fn secret_from_env(var: Option<&str>) -> Option<String> {
     var.and_then(|v| std::env::var(v).ok()).filter(|s| !s.is_empty())
 }
 
+/// A secret from the environment variable or the file the config names (the file's content with
+/// its trailing newline trimmed). `Ok(None)` when neither is named. The error names the variable
+/// or the file, never a value.
+pub fn secret(env: Option<&str>, file: Option<&str>) -> Result<Option<String>, String> {
+    if let Some(var) = env {
+        return secret_from_env(Some(var))
+            .map(Some)
+            .ok_or_else(|| format!("the token variable {var} is not set (or empty) in this environment"));
+    }
+    let Some(path) = file else { return Ok(None) };
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read the token file {path}: {e}"))?;
+    let token = text.trim_end_matches(['\n', '\r']).to_string();
+    if token.is_empty() {
+        return Err(format!("the token file {path} is empty"));
+    }
+    Ok(Some(token))
+}
+
+/// Keys that would hold a secret in the config itself, and what to write instead.
+const LITERAL_SECRETS: [(&str, &str); 4] = [
+    ("bearer_token", "bearer_token_env or bearer_token_file"),
+    ("token", "token_env or token_file"),
+    ("password", "an environment variable or a file"),
+    ("secret", "an environment variable or a file"),
+];
+
+/// serde's "unknown field `bearer_token`" said as what it is: a secret written into the config,
+/// which is refused (the value is never echoed).
+fn literal_secret(message: &str) -> Option<String> {
+    let (key, instead) = LITERAL_SECRETS.iter().find(|(k, _)| message.starts_with(&format!("unknown field `{k}`")))?;
+    Some(format!(
+        "`{key}` would put a secret in the config file, which is refused: export it in an \
+         environment variable or write it to a file (mode 0600) and name that with {instead}"
+    ))
+}
+
+/// A `*_env` field: the name of an environment variable, never the secret itself (a token pasted
+/// into the field by mistake is refused without being echoed).
+fn env_var_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    env_name_of("bearer_token_env", d)
+}
+
+fn token_env_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    env_name_of("token_env", d)
+}
+
+fn env_name_of<'de, D: serde::Deserializer<'de>>(key: &str, d: D) -> Result<Option<String>, D::Error> {
+    let v: Option<String> = Option::deserialize(d)?;
+    if let Some(name) = &v {
+        let ok = !name.is_empty()
+            && name.len() <= 128
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ok {
+            return Err(serde::de::Error::custom(format!(
+                "`{key}` must be the name of an environment variable (letters, digits and _), not \
+                 the secret itself: export the token as e.g. OPSDECK_TOKEN and write that name here"
+            )));
+        }
+    }
+    Ok(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -864,6 +971,39 @@ mod tests {
         assert!(msg.contains("url"), "{msg}");
         let (_, _, msg) = err("[[environment]]\nname = \"s\"\ndeploy = { driver = \"command\" }\n");
         assert!(msg.contains("argv"), "{msg}");
+    }
+
+    #[test]
+    fn a_literal_secret_is_refused_by_name_without_its_value() {
+        let h = "health = { url = \"http://h/health\" }";
+        for (text, key) in [
+            (format!("[[environment]]\nname = \"x\"\n{h}\nscrape = [ {{ job = \"a\", urls = [\"http://h/m\"], bearer_token = \"SEKRIT-1\" }} ]\n"), "bearer_token"),
+            (format!("[[environment]]\nname = \"x\"\n{h}\ndeploy = {{ driver = \"http\", url = \"http://d\", token = \"SEKRIT-1\" }}\n"), "token"),
+            ("[prometheus]\nurl = \"http://p\"\nbearer_token = \"SEKRIT-1\"\n".to_string(), "bearer_token"),
+            (format!("[[environment]]\nname = \"x\"\n{h}\nscrape = [ {{ job = \"a\", urls = [\"http://h/m\"], bearer_token_env = \"eyJh.SEKRIT-1\" }} ]\n"), "bearer_token_env"),
+            (format!("[[environment]]\nname = \"x\"\n{h}\ndeploy = {{ driver = \"http\", url = \"http://d\", token_env = \"SEKRIT-1 \" }}\n"), "token_env"),
+        ] {
+            let (line, col, msg) = err(&text);
+            assert!(msg.contains(&format!("`{key}`")) && !msg.contains("SEKRIT"), "{msg}");
+            assert!(line >= 2 && col >= 1, "{line}:{col}");
+        }
+    }
+
+    #[test]
+    fn secrets_come_from_the_variable_or_the_file() {
+        let dir = std::env::temp_dir().join(format!("opsdeck-secret-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("tok"), "file-token\n").unwrap();
+        let text = "[prometheus]\nurl = \"http://p\"\nbearer_token_file = \"tok\"\n";
+        let cfg = Config::parse(text, &dir.join("c.toml")).unwrap();
+        let p = cfg.prometheus.unwrap();
+        assert_eq!(secret(None, p.bearer_token_file.as_deref()), Ok(Some("file-token".into())));
+        let e = secret(None, Some("/nonexistent/opsdeck-token")).unwrap_err();
+        assert!(e.contains("/nonexistent/opsdeck-token"), "{e}");
+        let e = secret(Some("OPSDECK_TEST_SURELY_UNSET_TOKEN"), None).unwrap_err();
+        assert!(e.contains("OPSDECK_TEST_SURELY_UNSET_TOKEN") && e.contains("not set"), "{e}");
+        assert_eq!(secret(None, None), Ok(None));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -15,7 +15,7 @@ fn main() {
     let code = match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("opsdeck: {e:#}");
+            eprintln!("opsdeck: {}", opsdeck::sanitize::multiline(&format!("{e:#}")));
             exit::USAGE
         }
     };
@@ -36,7 +36,12 @@ fn init_logging(path: Option<&Path>) -> Option<tracing_appender::non_blocking::W
 
 fn load_config(cli: &Cli) -> Result<Config, config::ConfigError> {
     let path = config::find(cli.global.config.as_deref())?;
-    Config::load(&path)
+    let cfg = Config::load(&path)?;
+    if let Some(f) = &cfg.general.ca_file {
+        opsdeck::net::trust_ca_file(&cfg.resolve(f))
+            .map_err(|message| config::ConfigError::Invalid { path: path.clone(), message })?;
+    }
+    Ok(cfg)
 }
 
 /// Config errors are usage errors (exit 2) with file, line and column.
@@ -45,7 +50,7 @@ macro_rules! config_or_exit {
         match load_config($cli) {
             Ok(c) => c,
             Err(e) => {
-                eprintln!("opsdeck: {e}");
+                eprintln!("opsdeck: {}", opsdeck::sanitize::multiline(&e.to_string()));
                 return Ok(exit::USAGE);
             }
         }

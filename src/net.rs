@@ -12,14 +12,37 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Redirects followed before giving up (a loop fails fast instead of running to the timeout).
 pub const MAX_REDIRECTS: usize = 5;
 
+/// Certificates of `[general] ca_file`, trusted by every client besides the system's roots.
+static EXTRA_ROOTS: std::sync::OnceLock<Vec<reqwest::Certificate>> = std::sync::OnceLock::new();
+
+/// Trust the PEM bundle at `path` (a company CA) in every client built from now on. The error
+/// names the file and what is wrong with it.
+pub fn trust_ca_file(path: &std::path::Path) -> Result<usize, String> {
+    let shown = path.display();
+    let pem = std::fs::read(path).map_err(|e| format!("ca_file {shown}: {e}"))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| format!("ca_file {shown}: not a PEM certificate bundle ({})", innermost(&e)))?;
+    if certs.is_empty() {
+        return Err(format!("ca_file {shown}: no certificate in it (expected PEM blocks)"));
+    }
+    let n = certs.len();
+    let _ = EXTRA_ROOTS.set(certs);
+    Ok(n)
+}
+
 /// The client builder with the shared policy; callers add what is theirs (a total timeout).
+/// Certificates are always verified (rustls; the system's roots plus `ca_file`).
 pub fn builder() -> reqwest::ClientBuilder {
-    reqwest::Client::builder()
+    let mut b = reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .connect_timeout(CONNECT_TIMEOUT)
         .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
         .pool_idle_timeout(Duration::from_secs(30))
-        .pool_max_idle_per_host(2)
+        .pool_max_idle_per_host(2);
+    for c in EXTRA_ROOTS.get().into_iter().flatten() {
+        b = b.add_root_certificate(c.clone());
+    }
+    b
 }
 
 /// The shared client. Building only fails when the TLS backend cannot start; the default client
@@ -74,6 +97,9 @@ pub fn classify(e: &reqwest::Error) -> String {
     if all.contains("certificate") || all.contains("tls") || all.contains("handshake") {
         return format!("TLS: {inner}");
     }
+    if plain_port(&all) {
+        return format!("TLS: {PLAIN_PORT}");
+    }
     if e.is_connect() {
         return format!("cannot connect: {inner}");
     }
@@ -122,11 +148,16 @@ pub async fn read_body(mut resp: reqwest::Response, limit: usize) -> Result<Body
     let cap = resp.content_length().unwrap_or(64 << 10).min(limit as u64).min(16 << 20) as usize;
     let mut bytes = Vec::with_capacity(cap);
     while let Some(chunk) = resp.chunk().await? {
-        if bytes.len() + chunk.len() > limit {
-            bytes.extend_from_slice(&chunk[..limit - bytes.len()]);
+        let take = chunk.len().min(limit - bytes.len());
+        // Grown by doubling but never past the limit, so a body at the limit costs the limit.
+        if bytes.len() + take > bytes.capacity() {
+            let want = (bytes.capacity() * 2).clamp(bytes.len() + take, limit);
+            bytes.reserve_exact(want - bytes.len());
+        }
+        bytes.extend_from_slice(&chunk[..take]);
+        if take < chunk.len() {
             return Ok(Body { bytes, over_limit: true });
         }
-        bytes.extend_from_slice(&chunk);
     }
     Ok(Body { bytes, over_limit: false })
 }
@@ -144,7 +175,17 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         }
         src = c.source();
     }
+    if plain_port(&s.to_ascii_lowercase()) {
+        s.push_str(&format!(" (TLS: {PLAIN_PORT})"));
+    }
     s
+}
+
+const PLAIN_PORT: &str = "the server did not answer the TLS handshake (an https:// URL on a plain-HTTP port?)";
+
+/// rustls reading a plain-HTTP answer as a TLS record, in a lowercased error chain.
+fn plain_port(chain: &str) -> bool {
+    chain.contains("corrupt message") || chain.contains("invalidcontenttype")
 }
 
 #[cfg(test)]

@@ -140,7 +140,8 @@ pub fn user(panels: &[crate::config::PanelConfig]) -> Vec<PanelDef> {
 pub fn legend(template: &str, labels: &Labels) -> String {
     if template.is_empty() {
         let s: Vec<String> = labels.iter().filter(|(k, _)| *k != "__name__").map(|(k, v)| format!("{k}={v}")).collect();
-        return if s.is_empty() { labels.name().unwrap_or("value").to_string() } else { s.join(" ") };
+        let text = if s.is_empty() { labels.name().unwrap_or("value").to_string() } else { s.join(" ") };
+        return crate::sanitize::line(&text).into_owned();
     }
     let mut out = String::with_capacity(template.len() + 16);
     let mut rest = template;

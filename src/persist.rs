@@ -39,7 +39,28 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
+    sweep_temps(&dir, &name);
     result
+}
+
+/// Remove temp files of `name` left by a process killed between create and rename (kill -9, a
+/// power cut): without this, every such crash would leave one more file behind for ever.
+fn sweep_temps(dir: &Path, name: &str) {
+    let prefix = format!(".{name}.");
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let f = e.file_name();
+        let Some(rest) = f.to_str().and_then(|f| f.strip_prefix(&prefix)).and_then(|r| r.strip_suffix(".tmp")) else {
+            continue;
+        };
+        let Some(pid) = rest.split('.').next().and_then(|p| p.parse::<i32>().ok()) else { continue };
+        // Only a dead writer's: a live one (another opsdeck saving the same file) is mid-write.
+        // SAFETY: kill with signal 0 sends nothing; it only asks whether the process exists.
+        let alive = pid == std::process::id() as i32 || unsafe { libc::kill(pid, 0) } == 0;
+        if !alive && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// `write_atomic` of a value as pretty JSON.
@@ -61,10 +82,15 @@ impl Journal {
     pub fn open(path: &Path) -> io::Result<Journal> {
         ensure_dir(&parent(path))?;
         let existed = path.exists();
-        let file = OpenOptions::new().append(true).create(true).mode(FILE_MODE).open(path)?;
+        let mut file = OpenOptions::new().append(true).create(true).mode(FILE_MODE).open(path)?;
         if !existed {
             // The new directory entry must be durable too, or the whole journal could vanish.
             sync_dir(&parent(path))?;
+        } else if ends_torn(path)? {
+            // A crash cut the last line short: end it, so the next record starts a line of its
+            // own instead of being glued to the fragment (which readers report and skip).
+            file.write_all(b"\n")?;
+            file.sync_data()?;
         }
         Ok(Journal { file, path: path.to_path_buf() })
     }
@@ -99,6 +125,19 @@ pub fn read_lines(path: &Path) -> io::Result<(Vec<String>, Option<String>)> {
     };
     let lines = complete.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect();
     Ok((lines, (!torn.is_empty()).then(|| torn.to_string())))
+}
+
+/// Whether the file is non-empty and its last byte is not a newline.
+fn ends_torn(path: &Path) -> io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = File::open(path)?;
+    if f.seek(SeekFrom::End(0))? == 0 {
+        return Ok(false);
+    }
+    f.seek(SeekFrom::End(-1))?;
+    let mut last = [0u8; 1];
+    f.read_exact(&mut last)?;
+    Ok(last[0] != b'\n')
 }
 
 fn parent(path: &Path) -> PathBuf {
@@ -155,5 +194,22 @@ mod tests {
         assert_eq!(lines.len(), 3);
         assert_eq!(torn.as_deref(), Some(r#"{"ste"#));
         assert_eq!(read_lines(&d.path().join("none")).unwrap(), (vec![], None));
+        // The next writer ends the torn line first: its record is whole, on a line of its own.
+        Journal::open(&p).unwrap().append(r#"{"step":4}"#).unwrap();
+        let (lines, torn) = read_lines(&p).unwrap();
+        assert_eq!(lines[3..], [r#"{"ste"#, r#"{"step":4}"#]);
+        assert_eq!(torn, None);
+    }
+
+    #[test]
+    fn a_dead_writers_temp_file_is_swept() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("s.json");
+        // pid 2^22+1 is above Linux's pid_max limit: never a live process.
+        let stale = d.path().join(".s.json.4194305.0.tmp");
+        std::fs::write(&stale, b"half").unwrap();
+        write_atomic(&p, b"whole").unwrap();
+        assert!(!stale.exists());
+        assert_eq!(std::fs::read(&p).unwrap(), b"whole");
     }
 }

@@ -19,7 +19,7 @@ pub async fn run(cfg: &Config, args: &QueryArgs) -> anyhow::Result<i32> {
     match query(cfg, args).await {
         Ok((json, code)) => {
             if args.json {
-                println!("{json}");
+                println!("{}", sanitize::json(&json, false));
             } else {
                 print!("{}", human(&json));
             }

@@ -96,6 +96,71 @@ pub fn lossy(b: &[u8]) -> Cow<'_, str> {
     }
 }
 
+/// A value as JSON for a terminal or a pipe: what serde_json leaves raw (C1 controls, bidi and
+/// zero-width characters, which JSON allows unescaped) is written `\u009b`, so `status --json`
+/// printed to a terminal is as safe as the table, and still the same JSON to a parser.
+pub fn json(value: &impl serde::Serialize, pretty: bool) -> String {
+    let mut out = Vec::with_capacity(4096);
+    let result = if pretty {
+        value.serialize(&mut serde_json::Serializer::with_formatter(&mut out, SafeJson(PrettyFormatter::new())))
+    } else {
+        value.serialize(&mut serde_json::Serializer::with_formatter(&mut out, SafeJson(CompactFormatter)))
+    };
+    // Our formatter writes only ASCII escapes and serde_json's own valid UTF-8.
+    match result {
+        Ok(()) => String::from_utf8(out).unwrap_or_default(),
+        Err(e) => format!("{{\"error\":{:?}}}", e.to_string()),
+    }
+}
+
+use serde_json::ser::{CompactFormatter, Formatter, PrettyFormatter};
+use std::io;
+
+/// serde_json's formatter with one change: string fragments have their dangerous characters
+/// escaped as `\uXXXX` (surrogate pairs past the BMP are not needed: none is dangerous).
+struct SafeJson<F>(F);
+
+impl<F: Formatter> Formatter for SafeJson<F> {
+    fn write_string_fragment<W: ?Sized + io::Write>(&mut self, w: &mut W, fragment: &str) -> io::Result<()> {
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if (c as u32) >= 0x80 && is_dangerous(c) {
+                w.write_all(&fragment.as_bytes()[start..i])?;
+                write!(w, "\\u{:04x}", c as u32)?;
+                start = i + c.len_utf8();
+            }
+        }
+        w.write_all(&fragment.as_bytes()[start..])
+    }
+    fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +195,16 @@ mod tests {
     #[test]
     fn multiline_keeps_newlines_only() {
         assert_eq!(multiline("a\nb\x07"), "a\nb\\x07");
+    }
+
+    #[test]
+    fn json_escapes_what_serde_leaves_raw() {
+        let v = serde_json::json!({"k\u{202e}": ["a\u{9b}31m", "\x1b[2J", "ü 日本"]});
+        let out = json(&v, false);
+        assert_eq!(out, r#"{"k\u202e":["a\u009b31m","\u001b[2J","ü 日本"]}"#);
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap(), v);
+        let pretty = json(&v, true);
+        assert!(pretty.contains("\n  \"k\\u202e\": [\n"), "{pretty}");
     }
 
     #[test]

@@ -32,6 +32,18 @@ pub struct EnvStatus {
     /// Backup freshness, when the environment has a `backup`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backup: Option<crate::model::BackupStatus>,
+    /// Each scrape target's one scrape: `up` and, when down, why (as Prometheus's target page).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<StatusTarget>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusTarget {
+    pub job: String,
+    pub instance: String,
+    pub up: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// An alert as `status` reports it.
@@ -103,7 +115,7 @@ pub struct StoreFigures {
 
 /// One scrape of every target into a fresh store: what a single scrape allows (a `rate()` needs
 /// two samples, so rate-based rules stay quiet here; a `for:` keeps its alert pending).
-async fn scrape_once(cfg: &Config) -> Storage {
+async fn scrape_once(cfg: &Config) -> (Storage, Vec<(String, StatusTarget)>) {
     let client = crate::net::client();
     let targets: Vec<Target> = cfg
         .environments
@@ -113,10 +125,14 @@ async fn scrape_once(cfg: &Config) -> Storage {
     let outcomes = futures::future::join_all(targets.iter().map(|t| crate::scrape::target::scrape(&client, t))).await;
     let now = crate::engine::now_ms();
     let mut storage = Storage::new(StorageOptions { retention_ms: 3_600_000, max_series: cfg.general.max_series });
+    let mut report = Vec::with_capacity(targets.len());
     for (t, o) in targets.into_iter().zip(&outcomes) {
-        TargetState::new(t).ingest(&mut storage, o, now);
+        let (env, job, instance) = (t.env.clone(), t.job.clone(), t.instance.clone());
+        let r = TargetState::new(t).ingest(&mut storage, o, now);
+        let error = r.error.map(|e| crate::sanitize::line(&e.to_string()).into_owned());
+        report.push((env, StatusTarget { job, instance, up: r.up, error }));
     }
-    storage
+    (storage, report)
 }
 
 /// Alerts from the configured source: the rule files (and the built-in rules) evaluated once
@@ -194,6 +210,7 @@ pub async fn poll(cfg: &Config, deploy_dir: &std::path::Path) -> Report {
                 operation: None,
                 components: vec![],
                 backup: None,
+                targets: vec![],
             };
             if let Some(h) = &env.health {
                 let r = health::check_once(client, h).await;
@@ -205,7 +222,7 @@ pub async fn poll(cfg: &Config, deploy_dir: &std::path::Path) -> Report {
             e
         }
     });
-    let (mut environments, components, backup_reads, mut storage) = tokio::join!(
+    let (mut environments, components, backup_reads, (mut storage, targets)) = tokio::join!(
         futures::future::join_all(checks),
         crate::components::verdicts(&cfg.environments),
         read_backups(cfg),
@@ -240,6 +257,7 @@ pub async fn poll(cfg: &Config, deploy_dir: &std::path::Path) -> Report {
         e.alerts = alerts.remove(&e.name).unwrap_or_default();
         e.components = components.iter().filter(|c| c.env == e.name).cloned().collect();
         e.backup = backups.remove(&e.name);
+        e.targets = targets.iter().filter(|(env, _)| *env == e.name).map(|(_, t)| t.clone()).collect();
         if cfg.environment(&e.name).is_some_and(|c| c.deploy.is_some()) {
             e.interrupted = crate::deploy::journal::History::load(deploy_dir, &e.name).interrupted();
             e.operation = crate::deploy::lock::holder(deploy_dir, &e.name)
@@ -265,7 +283,7 @@ pub async fn run(cfg: &Config, json: bool, state_dir: &std::path::Path) -> anyho
         eprintln!("opsdeck: warning: {w}");
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!("{}", crate::sanitize::json(&report, true));
     } else {
         print!("{}", table(&report));
     }
@@ -367,6 +385,7 @@ mod tests {
                     operation: None,
                     components: vec![],
                     backup: None,
+                    targets: vec![],
                 },
                 EnvStatus {
                     name: "staging".into(),
@@ -386,6 +405,7 @@ mod tests {
                     operation: None,
                     components: vec![],
                     backup: None,
+                    targets: vec![],
                 },
             ],
             warnings: vec![],

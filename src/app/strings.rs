@@ -232,6 +232,7 @@ pub const NO_POINTS: &str = "none (nothing verified yet)";
 pub const COMPONENTS_TITLE: &str = "Components and backups";
 pub const COMPONENTS_HINT: &str = "j/k scroll · 0-9 environment · Esc close";
 pub const NO_COMPONENTS: &str = "no components configured (components = [...] in this environment)";
+pub const TLS_UNVERIFIED: &str = "TLS NOT VERIFIED: tls_verify = false accepts any certificate for this check";
 pub const NO_BACKUP_CONFIGURED: &str = "not configured (backup = { policy, command | expr })";
 pub const NO_BACKUP_KNOWN: &str = "no good backup known";
 pub const BACKUP_NOT_READ: &str = "… not read yet";

@@ -52,6 +52,7 @@ impl Tracker {
                 reason: None,
                 output: String::new(),
                 transitions: vec![(started, ComponentState::Starting)],
+                tls_unverified: cfg.kind == crate::config::ComponentKind::Http && !cfg.tls_verify,
             },
             started,
             start_period_ms: cfg.start_period.as_millis() as i64,
@@ -203,6 +204,15 @@ mod tests {
             output: String::new(),
             duration: Duration::from_millis(3),
         }
+    }
+
+    #[test]
+    fn an_unverified_tls_check_is_marked() {
+        let toml = "[[environment]]\nname = \"e\"\ncomponents = [{ name = \"api\", kind = \"http\", url = \"https://h/\", tls_verify = false }, { name = \"ok\", kind = \"http\", url = \"https://h/\" }]\n";
+        let c = crate::config::Config::parse(toml, std::path::Path::new("t.toml")).unwrap();
+        let comps = &c.environments[0].components;
+        assert!(Tracker::new("e", &comps[0], 0).status().tls_unverified);
+        assert!(!Tracker::new("e", &comps[1], 0).status().tls_unverified);
     }
 
     #[test]

@@ -74,3 +74,63 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::scrape::{strict, Entry, Format, Parser};
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    fn value() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            any::<f64>(),
+            (-1e15f64..1e15).prop_map(f64::trunc),
+            Just(f64::NAN),
+            Just(f64::INFINITY),
+            Just(f64::NEG_INFINITY),
+            Just(-0.0),
+        ]
+    }
+
+    proptest! {
+        /// What `Expo` prints, the scrape parser reads back: the name, every label (escapes
+        /// undone) and the value (`-0` reads back as `0`, the same number); and promtool's
+        /// strict parser accepts it as one family.
+        #[test]
+        fn print_then_parse_round_trips(
+            name in "[a-zA-Z_:][a-zA-Z0-9_:]{0,15}",
+            kind in prop::sample::select(vec!["counter", "gauge", "untyped"]),
+            // Printable ASCII but the backslash: `family` writes help unescaped (demo constants).
+            help in "[ -\\[\\]-~]{0,30}",
+            labels in prop::collection::btree_map("[a-zA-Z_][a-zA-Z0-9_]{0,8}", any::<String>(), 0..5),
+            v in value(),
+        ) {
+            let mut e = Expo::new();
+            e.family(&name, kind, &help);
+            let pairs: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            e.sample(&name, &pairs, v);
+            let text = e.finish();
+
+            let mut p = Parser::new(text.as_bytes(), Format::Prometheus);
+            let mut got = None;
+            while let Some(entry) = p.next().map_err(|err| TestCaseError::fail(format!("{err}: {text:?}")))? {
+                if let Entry::Sample(s) = entry {
+                    let read: BTreeMap<String, String> =
+                        p.labels().map(|(k, v)| (k.to_string(), v.into_owned())).collect();
+                    got = Some((s.name.to_string(), read, s.value));
+                }
+            }
+            let (n, read, back) = got.ok_or_else(|| TestCaseError::fail(format!("no sample in {text:?}")))?;
+            prop_assert_eq!(n, name);
+            prop_assert_eq!(read, labels);
+            if v.is_nan() {
+                prop_assert!(back.is_nan());
+            } else {
+                prop_assert_eq!(back, v, "{:?}", text);
+            }
+            let families = strict::parse(text.as_bytes()).map_err(|err| TestCaseError::fail(format!("{err}: {text:?}")))?;
+            prop_assert_eq!(families.len(), 1);
+        }
+    }
+}

@@ -136,7 +136,7 @@ pub fn history(cfg: &Config, state_dir: &Path, env: &str, json: bool) -> i32 {
             "interrupted": h.interrupted(),
             "problems": h.problems,
         });
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        println!("{}", crate::sanitize::json(&doc, true));
         return crate::exit::OK;
     }
     print!("{}", table(&h, keep));

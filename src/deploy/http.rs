@@ -19,7 +19,7 @@ pub enum DeployError {
     NotHttp,
     #[error("deploy driver is http but no url is configured")]
     MissingUrl,
-    #[error("token_env names {0}, which is not set (or empty) in this environment")]
+    #[error("{0}")]
     TokenUnset(String),
     #[error("invalid deploy url {url}: {reason}")]
     InvalidUrl { url: String, reason: String },
@@ -46,12 +46,8 @@ pub async fn trigger(
     }
     let url = cfg.url.as_deref().filter(|u| !u.trim().is_empty()).ok_or(DeployError::MissingUrl)?;
     let shown = crate::sanitize::line(url).into_owned();
-    let token = match cfg.token_env.as_deref() {
-        Some(var) => {
-            Some(crate::config::secret_from_env(Some(var)).ok_or_else(|| DeployError::TokenUnset(var.into()))?)
-        }
-        None => None,
-    };
+    let token =
+        crate::config::secret(cfg.token_env.as_deref(), cfg.token_file.as_deref()).map_err(DeployError::TokenUnset)?;
     let timeout = cfg.timeout.clamp(Duration::from_secs(1), MAX_TRIGGER_TIMEOUT);
     let mut req = client.post(url).timeout(timeout).json(&serde_json::json!({ "env": env, "version": version }));
     if let Some(t) = token {
@@ -165,7 +161,10 @@ mod tests {
         let url = format!("{}/deploy", fleet.env("development").unwrap().api_url());
 
         let unset = trigger(&client(), &cfg(Some(url.clone()), Some(var)), "development", "1.4.0").await;
-        assert_eq!(unset, Err(DeployError::TokenUnset(var.into())));
+        assert!(
+            matches!(&unset, Err(DeployError::TokenUnset(m)) if m.contains(var) && m.contains("not set")),
+            "{unset:?}"
+        );
 
         // No token configured at all: the endpoint refuses, and says why.
         let err = trigger(&client(), &cfg(Some(url.clone()), None), "development", "1.4.0").await.unwrap_err();

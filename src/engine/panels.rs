@@ -212,7 +212,15 @@ pub async fn remote_panels(client: &crate::prom_api::Client, defs: &[PanelDef], 
             }
         })
         .collect();
-    let answers: Vec<(String, _)> = futures::stream::iter(calls).buffer_unordered(REMOTE_IN_FLIGHT).collect().await;
+    // The round as a whole is bounded by one request's timeout, so a hanging server is said
+    // within it, not after ⌈queries / REMOTE_IN_FLIGHT⌉ timeouts in a row.
+    let deadline = tokio::time::Instant::now() + client.timeout();
+    let mut stream = futures::stream::iter(calls).buffer_unordered(REMOTE_IN_FLIGHT);
+    let mut answers = Vec::with_capacity(exprs.len());
+    while let Ok(Some(a)) = tokio::time::timeout_at(deadline, stream.next()).await {
+        answers.push(a);
+    }
+    let unanswered = format!("{}: no answer within {}", client.base_url(), crate::duration::format(client.timeout()));
     let mut by_expr: std::collections::HashMap<String, Result<panels::RangeResult, String>> = Default::default();
     for (e, a) in answers {
         let r = match a {
@@ -224,7 +232,7 @@ pub async fn remote_panels(client: &crate::prom_api::Client, defs: &[PanelDef], 
         };
         by_expr.insert(e, r);
     }
-    panels::evaluate(defs, w, |expr, _| by_expr.get(expr).cloned().unwrap_or_else(|| Err("not queried".into())))
+    panels::evaluate(defs, w, |expr, _| by_expr.get(expr).cloned().unwrap_or_else(|| Err(unanswered.clone())))
 }
 
 #[cfg(test)]

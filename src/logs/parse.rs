@@ -267,7 +267,8 @@ pub enum Probe {
 }
 
 /// Finds the level field of a JSON line with the same key priority as `parse_line`, allocating
-/// nothing. Exact on the top-level field: a "level" inside a string or a nested object is skipped.
+/// nothing on a valid line. Exact on the top-level field: a "level" inside a string or a nested
+/// object is skipped; whatever the full parse would not read as this JSON object is `Unsure`.
 pub fn probe_level(b: &[u8]) -> Probe {
     let first = b.iter().position(|c| !c.is_ascii_whitespace());
     let last = b.iter().rposition(|c| !c.is_ascii_whitespace());
@@ -276,11 +277,18 @@ pub fn probe_level(b: &[u8]) -> Probe {
         _ => return Probe::Unsure,
     }
     let mut best: Option<(usize, Probe)> = None;
-    let mut escaped_key = false;
+    let mut unsure = false;
+    // The whole object is walked, even past a level key: the full parse reads the line as JSON
+    // only when all of it is (a bad bare value anywhere makes it plain text, its level guessed).
     let walked = walk(b, |p| {
         if p.key_escaped {
             // An escaped key may spell a level key: leave it to the full parse.
-            escaped_key = true;
+            unsure = true;
+            return false;
+        }
+        // As `pair_to_field` reads a bare value (a scalar: no allocation).
+        if !p.is_string() && !matches!(p.value[0], b'{' | b'[') && serde_json::from_slice::<Value>(p.value).is_err() {
+            unsure = true;
             return false;
         }
         let Some(rank) = key_rank(p.key, LEVEL_KEYS) else { return true };
@@ -289,19 +297,23 @@ pub fn probe_level(b: &[u8]) -> Probe {
         }
         let probe = if p.is_string() {
             match p.plain_str() {
-                Some(s) => Probe::Level(Level::from_bytes(trim_ascii(s)).unwrap_or(Level::Unknown)),
-                None => Probe::Unsure,
+                // Printable ASCII is what the full parse reads unchanged (no sanitising, no
+                // Unicode whitespace to trim); anything else is left to it.
+                Some(s) if s.iter().all(|c| (0x20..0x7f).contains(c)) => {
+                    Probe::Level(Level::from_bytes(trim_ascii(s)).unwrap_or(Level::Unknown))
+                }
+                _ => Probe::Unsure,
             }
         } else {
             Probe::Level(Level::from_bytes(p.value).unwrap_or(Level::Unknown))
         };
         best = Some((rank, probe));
-        rank != 0
+        true
     });
     match walked {
-        _ if escaped_key => Probe::Unsure,
-        Walk::Complete | Walk::Stopped => best.map_or(Probe::NoLevel, |(_, p)| p),
-        Walk::Cut(_) | Walk::Invalid => Probe::Unsure,
+        _ if unsure => Probe::Unsure,
+        Walk::Complete => best.map_or(Probe::NoLevel, |(_, p)| p),
+        Walk::Stopped | Walk::Cut(_) | Walk::Invalid => Probe::Unsure,
     }
 }
 
@@ -489,7 +501,9 @@ fn fill_known(rec: &mut LogRecord) {
     let find = |kind: usize| best[kind].map(|(_, i)| &fields[i].1);
     let level = find(K_LEVEL).map(|v| match v {
         Value::String(s) => Level::parse(s).unwrap_or(Level::Unknown),
-        Value::Number(n) => n.as_u64().and_then(|n| Level::from_number(n as u32)).unwrap_or(Level::Unknown),
+        Value::Number(n) => {
+            n.as_u64().and_then(|n| u32::try_from(n).ok()).and_then(Level::from_number).unwrap_or(Level::Unknown)
+        }
         _ => Level::Unknown,
     });
     let message = find(K_MESSAGE).map(|v| match byte_array(v) {
@@ -889,5 +903,29 @@ mod tests {
         }
         assert_eq!(probe_level(br#"{"ctx":{"level":"ERROR"},"level":"INFO"}"#), Probe::Level(Level::Info));
         assert_eq!(probe_level(b"plain ERROR"), Probe::Unsure);
+    }
+
+    /// Found by `fuzz/` (target `log_line`): the probe decided lines the full parse does not
+    /// read as JSON (a bad bare value, before or after the level key), a level with Unicode
+    /// whitespace the full parse trims, and a numeric level past u32 that the full parse
+    /// truncated; `--level` then dropped lines it should have shown.
+    #[test]
+    fn probe_never_decides_what_the_full_parse_reads_otherwise() {
+        for l in [
+            "{\"\":ERR}",
+            "{\"level\":\"debug\",\"n\":ERR}",
+            "{\"level\":\"x\",\"level\":\"ERROR\",\"v\":01}",
+            "{\"level\":\"\u{a0}error\"}",
+            "{\"level\":\"\twarn\"}",
+            "{\"level\":4294967299}",
+        ] {
+            let full = p(l).level;
+            match probe_level(l.as_bytes()) {
+                Probe::Level(x) => assert_eq!(x, full, "{l:?}"),
+                Probe::NoLevel => assert_eq!(full, Level::Unknown, "{l:?}"),
+                Probe::Unsure => {}
+            }
+        }
+        assert_eq!(p("{\"level\":4294967299}").level, Level::Unknown, "not level 3 (Error) by truncation");
     }
 }

@@ -76,8 +76,8 @@ pub fn spawn_source(env: &str, src: &LogSource, opts: SourceOptions, tx: mpsc::S
     match src.clone() {
         // Plain blocking reads on a thread of the blocking pool: file I/O is blocking anyway.
         LogSource::File { path } => tokio::task::spawn_blocking(move || tail_file(PathBuf::from(path), &opts, em)),
-        LogSource::Http { url, interval, bearer_token_env } => {
-            tokio::spawn(poll_http(url, interval, bearer_token_env, opts, em))
+        LogSource::Http { url, interval, bearer_token_env, bearer_token_file } => {
+            tokio::spawn(poll_http(url, interval, (bearer_token_env, bearer_token_file), opts, em))
         }
         LogSource::Command { argv } => tokio::spawn(run_command(argv, opts, em)),
     }
@@ -385,7 +385,15 @@ pub fn with_cursor(url: &str, cursor: Option<&str>) -> String {
     format!("{url}{sep}since={enc}")
 }
 
-async fn poll_http(url: String, interval: Duration, token_env: Option<String>, opts: SourceOptions, mut em: Emitter) {
+/// `token`: the variable and the file the bearer token is read from (at each poll, so a rotated
+/// token is picked up).
+async fn poll_http(
+    url: String,
+    interval: Duration,
+    token: (Option<String>, Option<String>),
+    opts: SourceOptions,
+    mut em: Emitter,
+) {
     let client = match crate::net::builder().build() {
         Ok(c) => c,
         Err(e) => {
@@ -397,18 +405,21 @@ async fn poll_http(url: String, interval: Duration, token_env: Option<String>, o
     let mut resume = Resume::default();
     let mut backoff = opts.backoff_min;
     loop {
-        let mut req = client.get(with_cursor(&url, cursor.as_deref()));
-        if let Some(tok) = crate::config::secret_from_env(token_env.as_deref()) {
-            req = req.bearer_auth(tok);
-        }
         // Headers must come within this; the body may then stream for as long as the server likes.
         let header_timeout = interval.max(Duration::from_secs(10));
-        let sent = match tokio::time::timeout(header_timeout, req.send()).await {
-            Ok(r) => r.map_err(|e| {
-                let reason = if e.is_connect() { "connection failed" } else { "request failed" };
-                format!("{reason}: {e}")
-            }),
-            Err(_) => Err(format!("no response within {}s", header_timeout.as_secs())),
+        // An unreadable token is a failed poll like any other: said, then retried with backoff.
+        let sent = match crate::config::secret(token.0.as_deref(), token.1.as_deref()) {
+            Err(e) => Err(e),
+            Ok(tok) => {
+                let mut req = client.get(with_cursor(&url, cursor.as_deref()));
+                if let Some(t) = tok {
+                    req = req.bearer_auth(t);
+                }
+                match tokio::time::timeout(header_timeout, req.send()).await {
+                    Ok(r) => r.map_err(|e| crate::net::classify(&e)),
+                    Err(_) => Err(format!("no response within {}s", header_timeout.as_secs())),
+                }
+            }
         };
         let wait = match sent {
             Err(e) => {
@@ -456,8 +467,21 @@ async fn poll_http(url: String, interval: Duration, token_env: Option<String>, o
                             }
                         }
                     } else if !opts.follow {
-                        // Reading once: a body that keeps streaming ends for us when it goes quiet.
-                        tokio::time::timeout(ONCE_IDLE, resp.chunk()).await.unwrap_or(Ok(None))
+                        // Reading once: a body that keeps streaming ends for us when it goes quiet,
+                        // and one that never goes quiet (a byte a second) when ONCE_TOTAL is up.
+                        let left = ONCE_TOTAL.saturating_sub(began.elapsed());
+                        if left.is_zero() {
+                            let text = format!("{url}: still sending after {}s; stopped reading", ONCE_TOTAL.as_secs());
+                            if !em.notice(crate::sanitize::line(&text).into_owned(), true).await {
+                                return;
+                            }
+                            break;
+                        }
+                        match tokio::time::timeout(ONCE_IDLE.min(left), resp.chunk()).await {
+                            Ok(c) => c,
+                            Err(_) if began.elapsed() >= ONCE_TOTAL => continue,
+                            Err(_) => Ok(None),
+                        }
                     } else {
                         resp.chunk().await
                     };
@@ -502,6 +526,8 @@ async fn poll_http(url: String, interval: Duration, token_env: Option<String>, o
 
 /// Without --follow, a streaming body quiet for this long is taken as ended.
 const ONCE_IDLE: Duration = Duration::from_secs(2);
+/// Without --follow, a body is read for at most this long.
+const ONCE_TOTAL: Duration = Duration::from_secs(8);
 /// How long lines of a cursor-less response are held while looking for where the last one ended.
 const RESUME_SEEK: Duration = Duration::from_secs(1);
 /// Lines held at most while looking.

@@ -48,6 +48,9 @@ pub struct ComponentStatus {
     pub output: String,
     /// (when, new state), oldest first, the last few.
     pub transitions: Vec<(Millis, ComponentState)>,
+    /// `tls_verify = false`: the check accepts any certificate, which the view says loudly.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tls_unverified: bool,
 }
 
 /// Backup freshness against the policy.

@@ -350,7 +350,7 @@ async fn post(client: &reqwest::Client, d: &Dest, deco: &Decoration, batch: &[Am
         .json(&body)
         .send()
         .await
-        .map_err(|e| NotifyError::Http { url: url.clone(), err: e.to_string() })?;
+        .map_err(|e| NotifyError::Http { url: url.clone(), err: crate::net::classify(&e) })?;
     let status = resp.status();
     if !status.is_success() {
         let body = resp.text().await.unwrap_or_default();

@@ -12,13 +12,13 @@ use crate::tsdb::{Labels, Sample};
 use std::time::Duration;
 
 /// Largest API response accepted; a runaway query must not eat the bastion's memory.
-pub const MAX_RESPONSE_BYTES: usize = 64 << 20;
+pub const MAX_RESPONSE_BYTES: usize = 16 << 20;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ApiError {
     #[error("invalid Prometheus URL {url:?}: {reason}")]
     Url { url: String, reason: String },
-    #[error("bearer token variable {0} is not set (export it, or remove bearer_token_env)")]
+    #[error("{0}")]
     MissingToken(String),
     #[error("cannot reach {url}: {reason}")]
     Request { url: String, reason: String },
@@ -72,13 +72,14 @@ impl Client {
 
     /// From `[prometheus]`: the token is read from the named environment variable.
     pub fn from_config(src: &crate::config::PrometheusSource) -> Result<Client, ApiError> {
-        let token = match &src.bearer_token_env {
-            Some(var) => Some(
-                std::env::var(var).ok().filter(|t| !t.is_empty()).ok_or_else(|| ApiError::MissingToken(var.clone()))?,
-            ),
-            None => None,
-        };
+        let token = crate::config::secret(src.bearer_token_env.as_deref(), src.bearer_token_file.as_deref())
+            .map_err(ApiError::MissingToken)?;
         Client::new(&src.url, token, src.timeout)
+    }
+
+    /// The bound of each request (connect to the last byte).
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     pub fn base_url(&self) -> &str {
@@ -275,11 +276,10 @@ mod tests {
         let src = crate::config::PrometheusSource {
             url: "http://h:9090".into(),
             bearer_token_env: Some("OPSDECK_TEST_SURELY_UNSET_TOKEN".into()),
+            bearer_token_file: None,
             timeout: Duration::from_secs(1),
         };
-        assert_eq!(
-            Client::from_config(&src).unwrap_err(),
-            ApiError::MissingToken("OPSDECK_TEST_SURELY_UNSET_TOKEN".into())
-        );
+        let e = Client::from_config(&src).unwrap_err().to_string();
+        assert!(e.contains("OPSDECK_TEST_SURELY_UNSET_TOKEN") && e.contains("not set"), "{e}");
     }
 }

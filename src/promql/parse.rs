@@ -20,8 +20,61 @@ pub fn parse(expr: &str) -> Result<Expr, ParseError> {
     if expr.trim().is_empty() {
         return Err(position_error(expr, 0, "empty expression".into()));
     }
+    if let Some(at) = duration_out_of_range(expr) {
+        return Err(position_error(expr, at, "duration out of range".into()));
+    }
     register_functions();
     promql_parser::parser::parse(expr).map_err(|m| locate(expr, m))
+}
+
+/// The offset of a duration literal too large for Prometheus (int64 milliseconds). The parser
+/// crate panics converting one to a `Duration` (found by `fuzz/`), so it is refused before.
+fn duration_out_of_range(expr: &str) -> Option<usize> {
+    const MAX_SECS: f64 = 9.2e15; // i64::MAX milliseconds
+    let b = expr.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            // Strings hold no durations: skip them whole (escapes included).
+            q @ (b'"' | b'\'' | b'`') => {
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    i += if b[i] == b'\\' && q != b'`' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            c if c.is_ascii_digit() => {
+                let start = i;
+                let in_word =
+                    start > 0 && (b[start - 1].is_ascii_alphanumeric() || matches!(b[start - 1], b'_' | b':' | b'.'));
+                while i < b.len() && b[i].is_ascii_digit() {
+                    i += 1;
+                }
+                let unit = match (b.get(i), b.get(i + 1)) {
+                    (Some(b'm'), Some(b's')) => 0.001,
+                    (Some(b's'), _) => 1.0,
+                    (Some(b'm'), _) => 60.0,
+                    (Some(b'h'), _) => 3600.0,
+                    (Some(b'd'), _) => 86400.0,
+                    (Some(b'w'), _) => 604800.0,
+                    (Some(b'y'), _) => 31536000.0,
+                    // A bare number where a duration goes (`[N]`, `[5m:N]`, `offset N`) is seconds.
+                    _ if expr[..start].trim_end().ends_with(['[', ':'])
+                        || expr[..start].trim_end().ends_with("offset") =>
+                    {
+                        1.0
+                    }
+                    _ => continue,
+                };
+                let n: f64 = expr[start..i].parse().unwrap_or(f64::INFINITY);
+                if !in_word && n * unit > MAX_SECS {
+                    return Some(start);
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 /// Prometheus 2.42 functions the parser crate no longer knows (renamed in Prometheus 3).
@@ -102,6 +155,19 @@ fn extract_position(msg: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_huge_duration_is_an_error_not_a_panic() {
+        // Found by fuzz/ (the parser crate panics in Duration::from_secs_f64).
+        let q = "e[17777777777777777777777777777777777777777777777777777777777777777777777000]3h ion";
+        let e = parse(q).unwrap_err();
+        assert_eq!((e.offset, e.message.as_str()), (2, "duration out of range"));
+        assert!(parse("rate(x[99999999999999999999y])").is_err());
+        // Within range, in strings and in names: parsed as before.
+        assert!(parse("rate(x[5m] offset 1h30m)").is_ok());
+        assert!(parse("x{a=\"99999999999999999999y\"}").is_ok());
+        assert!(parse("x99999999999999999999999s").is_ok());
+    }
 
     #[test]
     fn parse_errors_have_positions() {

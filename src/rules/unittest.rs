@@ -582,6 +582,15 @@ pub fn cmd_test(files: &[PathBuf]) -> i32 {
     }
 }
 
+/// For `fuzz/` only: read a test file's text as `rules test` does, without running it; the
+/// input series of every group as `(series, values)`, or the error as it would be printed after
+/// the file name.
+#[doc(hidden)]
+pub fn parse_test_file_text(src: &str) -> Result<Vec<(String, String)>, String> {
+    let tf = parse_test_file(src).map_err(|e| e.to_string())?;
+    Ok(tf.tests.into_iter().flat_map(|g| g.input_series).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

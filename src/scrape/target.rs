@@ -30,6 +30,8 @@ pub struct Target {
     pub label_name_length_limit: usize,
     pub label_value_length_limit: usize,
     pub bearer_token: Option<String>,
+    /// Why the configured token could not be read: every scrape fails with it.
+    pub token_error: Option<String>,
 }
 
 impl Target {
@@ -47,12 +49,17 @@ impl Target {
             label_name_length_limit: 0,
             label_value_length_limit: 0,
             bearer_token: None,
+            token_error: None,
         }
     }
 
     /// One target per URL of a scrape job; the bearer token is read from its environment variable.
     pub fn from_config(env: &str, sc: &crate::config::ScrapeConfig) -> Vec<Target> {
-        let token = sc.bearer_token_env.as_deref().and_then(|v| std::env::var(v).ok()).filter(|t| !t.is_empty());
+        let (token, token_error) =
+            match crate::config::secret(sc.bearer_token_env.as_deref(), sc.bearer_token_file.as_deref()) {
+                Ok(t) => (t, None),
+                Err(e) => (None, Some(e)),
+            };
         sc.urls
             .iter()
             .map(|u| Target {
@@ -63,6 +70,7 @@ impl Target {
                 label_name_length_limit: sc.label_name_length_limit,
                 label_value_length_limit: sc.label_value_length_limit,
                 bearer_token: token.clone(),
+                token_error: token_error.clone(),
                 ..Target::new(env, &sc.job, u)
             })
             .collect()
@@ -146,6 +154,9 @@ async fn fetch(client: &reqwest::Client, target: &Target) -> Result<Body, Scrape
         .header(reqwest::header::ACCEPT, ACCEPT_HEADER)
         .header(reqwest::header::USER_AGENT, concat!("opsdeck/", env!("CARGO_PKG_VERSION")))
         .header("X-Prometheus-Scrape-Timeout-Seconds", format!("{}", target.timeout.as_secs_f64()));
+    if let Some(e) = &target.token_error {
+        return Err(ScrapeError::Request(e.clone()));
+    }
     if let Some(t) = &target.bearer_token {
         req = req.bearer_auth(t);
     }

@@ -80,3 +80,22 @@ fn deploy_without_a_deploy_config_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("staging: no deploy configured"), "{out:?}");
 }
+
+#[test]
+fn a_hostile_file_name_and_config_value_are_shown_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("evil\x1b]52;c;aGk=\x07\u{202e}.toml");
+    std::fs::write(
+        &path,
+        "[[environment]]\nname = \"x\x1b[2J\"\nhealth = { url = \"http://h\", interval = \"\x1b[1;1Hsoon\" }\n",
+    )
+    .unwrap();
+    let out = opsdeck().arg("--config").arg(&path).arg("status").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.chars().any(|c| (c.is_control() && c != '\n') || c == '\u{202e}'), "{err:?}");
+    assert!(err.contains("evil\\x1b]52") && err.contains("\\u{202e}"), "{err}");
+    let missing = opsdeck().args(["--config", "/nonexistent/\x1b[2Jx.toml", "status"]).output().unwrap();
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert!(!err.contains('\x1b') && err.contains("\\x1b[2Jx.toml"), "{err:?}");
+}

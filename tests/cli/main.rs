@@ -7,3 +7,4 @@ mod architecture;
 mod cli;
 mod deploy;
 mod query;
+mod secrets_tls;

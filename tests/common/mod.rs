@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: external tools and a real terminal (tmux).
 #![allow(dead_code)] // each test crate uses its own subset
 
+pub mod fault_server;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 

@@ -7,6 +7,7 @@ mod check_metrics;
 mod conformance;
 mod promqltest;
 mod promtool_fixtures;
+mod properties;
 mod realworld;
 mod scrape_oracle;
 mod template_promtool;

@@ -280,6 +280,7 @@ async fn http_source_uses_the_cursor_and_repeats_nothing() {
         url,
         interval: Duration::from_millis(30),
         bearer_token_env: Some("OPSDECK_TEST_LOG_TOKEN".into()),
+        bearer_token_file: None,
     };
     let mut c = start("prod", src, opts());
     c.until_messages(&["h1", "h2"]).await;
@@ -297,7 +298,8 @@ async fn http_source_without_cursor_skips_the_replayed_lines() {
     let lines = Arc::new(std::sync::Mutex::new(vec!["same".to_string(), "x1".into(), "same".into(), "x2".into()]));
     let hits = Arc::new(AtomicUsize::new(0));
     let url = log_server(lines.clone(), hits.clone()).await.replace("/logs", "/all");
-    let src = LogSource::Http { url, interval: Duration::from_millis(30), bearer_token_env: None };
+    let src =
+        LogSource::Http { url, interval: Duration::from_millis(30), bearer_token_env: None, bearer_token_file: None };
     let mut c = start("prod", src, opts());
     c.until_messages(&["same", "x1", "same", "x2"]).await;
     lines.lock().unwrap().extend(["same".to_string(), "x3".into()]);
@@ -312,7 +314,8 @@ static STREAM_GO: tokio::sync::Notify = tokio::sync::Notify::const_new();
 #[tokio::test]
 async fn http_source_reads_a_streaming_body_as_it_comes() {
     let url = log_server(Arc::default(), Arc::default()).await.replace("/logs", "/stream");
-    let src = LogSource::Http { url, interval: Duration::from_secs(60), bearer_token_env: None };
+    let src =
+        LogSource::Http { url, interval: Duration::from_secs(60), bearer_token_env: None, bearer_token_file: None };
     let mut c = start("prod", src, opts());
     c.until_messages(&["s0"]).await;
     STREAM_GO.notify_one();
@@ -322,7 +325,8 @@ async fn http_source_reads_a_streaming_body_as_it_comes() {
 #[tokio::test]
 async fn http_source_read_once_ends_on_a_quiet_streaming_body() {
     let url = log_server(Arc::default(), Arc::default()).await.replace("/logs", "/forever");
-    let src = LogSource::Http { url, interval: Duration::from_secs(60), bearer_token_env: None };
+    let src =
+        LogSource::Http { url, interval: Duration::from_secs(60), bearer_token_env: None, bearer_token_file: None };
     let mut c = start("prod", src, SourceOptions { follow: false, ..opts() });
     c.until_messages(&["f0"]).await;
     let end = tokio::time::timeout(Duration::from_secs(10), async { while c.rx.recv().await.is_some() {} });
@@ -333,7 +337,8 @@ async fn http_source_read_once_ends_on_a_quiet_streaming_body() {
 async fn http_source_reports_refused_auth() {
     let lines = Arc::new(std::sync::Mutex::new(vec![]));
     let url = log_server(lines, Arc::new(AtomicUsize::new(0))).await;
-    let src = LogSource::Http { url, interval: Duration::from_millis(30), bearer_token_env: None };
+    let src =
+        LogSource::Http { url, interval: Duration::from_millis(30), bearer_token_env: None, bearer_token_file: None };
     let mut c = start("prod", src, opts());
     c.until("the 401 notice", |_, n| n.iter().any(|n| n.contains("401"))).await;
 }

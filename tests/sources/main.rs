@@ -5,10 +5,12 @@ mod common;
 
 mod alertmanager;
 mod components;
+mod crash_safety;
 mod demo_fleet;
 mod demo_prometheus;
 mod demo_rules;
 mod deploy_engine;
+mod faults;
 mod health_poller;
 mod logs;
 mod remote_alerts;

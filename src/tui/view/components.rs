@@ -127,6 +127,12 @@ fn component_lines(state: &State, pal: &Palette, c: &ComponentStatus, lines: &mu
         Span::styled(format!("took {took:<9}"), pal.dim()),
         Span::styled(format!("checked {checked}"), pal.dim()),
     ]));
+    if c.tls_unverified {
+        lines.push(Line::from(vec![
+            Span::styled("      tls  ", pal.dim()),
+            Span::styled(S::TLS_UNVERIFIED, pal.fg(pal.warn).add_modifier(Modifier::BOLD)),
+        ]));
+    }
     if let Some(r) = &c.reason {
         lines.push(Line::from(vec![Span::styled("      why  ", pal.dim()), Span::styled(r.clone(), pal.fg(pal.bad))]));
     }
