@@ -15,6 +15,13 @@ use crate::model::{CheckOutcome, Final, GateVerdict, Interrupted, Millis, OpKind
 pub const FORMAT: u32 = 1;
 /// Driver output lines kept per operation when history is read back.
 const OUTPUT_KEPT: usize = 200;
+/// A journal past this size is compacted when the next operation opens it.
+pub const COMPACT_BYTES: u64 = 1 << 20;
+/// Operations a compaction keeps besides the verified rollback points: far more than history
+/// shows, and a deploy every ten minutes fills 1 MiB only after days.
+const COMPACT_KEEP_OPS: usize = 100;
+/// Verified releases (one operation each) a compaction keeps as rollback points.
+const COMPACT_KEEP_POINTS: usize = 50;
 
 /// One line of the journal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,8 +101,14 @@ pub struct OpJournal {
 }
 
 impl OpJournal {
+    /// Open `env`'s journal for a new operation (its lock is held, so no other writer is
+    /// appending), compacting it first when it has grown past `COMPACT_BYTES`.
     pub fn open(dir: &Path, env: &str, op: String, clock: crate::clock::SharedClock) -> std::io::Result<OpJournal> {
-        Ok(OpJournal { file: crate::persist::Journal::open(&path(dir, env))?, op, clock })
+        let p = path(dir, env);
+        if std::fs::metadata(&p).is_ok_and(|m| m.len() > COMPACT_BYTES) {
+            compact(&p)?;
+        }
+        Ok(OpJournal { file: crate::persist::Journal::open(&p)?, op, clock })
     }
 
     pub fn write(&mut self, rec: Rec) -> std::io::Result<()> {
@@ -103,6 +116,41 @@ impl OpJournal {
         let text = serde_json::to_string(&line).map_err(std::io::Error::other)?;
         self.file.append(&text)
     }
+}
+
+/// Rewrite a journal with only the lines of its last `COMPACT_KEEP_OPS` operations and of the
+/// operations that verified its newest `COMPACT_KEEP_POINTS` rollback points, in their order,
+/// atomically (a crash leaves the old journal or the new one). Unreadable lines were reported
+/// every time history was read; they are not carried on.
+pub fn compact(p: &Path) -> std::io::Result<()> {
+    let (lines, _torn) = crate::persist::read_lines(p)?;
+    let parsed: Vec<(String, Option<Line>)> = lines
+        .into_iter()
+        .map(|t| {
+            let l = serde_json::from_str::<Line>(&t).ok();
+            (t, l)
+        })
+        .collect();
+    let mut h = History::default();
+    let mut order: Vec<&str> = Vec::new();
+    for (_, l) in &parsed {
+        let Some(l) = l.as_ref().filter(|l| l.v == FORMAT) else { continue };
+        if matches!(l.rec, Rec::Start { .. }) {
+            order.push(&l.op);
+        }
+        h.fold(l.clone());
+    }
+    let mut keep: std::collections::HashSet<&str> = order.iter().rev().take(COMPACT_KEEP_OPS).copied().collect();
+    let points = h.points(COMPACT_KEEP_POINTS);
+    keep.extend(points.iter().map(|pt| pt.op.as_str()));
+    let mut out = String::new();
+    for (text, l) in &parsed {
+        if l.as_ref().is_some_and(|l| keep.contains(l.op.as_str())) {
+            out.push_str(text);
+            out.push('\n');
+        }
+    }
+    crate::persist::write_atomic(p, out.as_bytes())
 }
 
 /// One operation as read back.
@@ -396,6 +444,41 @@ mod tests {
         assert_eq!(h.problems.len(), 2, "{:?}", h.problems);
         assert!(h.problems.iter().any(|p| p.contains("truncated")), "{:?}", h.problems);
         assert_eq!(h.last_verified().unwrap().version, "1.5.0");
+    }
+
+    #[test]
+    fn a_big_journal_is_compacted_keeping_recent_operations_and_the_verified_point() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = ManualClock::at(1_000);
+        // One verified release, then failures only: the point must survive any compaction.
+        let mut ops = 0;
+        while std::fs::metadata(path(dir.path(), "prod")).map_or(0, |m| m.len()) <= COMPACT_BYTES {
+            let mut j = OpJournal::open(dir.path(), "prod", format!("op{ops}"), clock.shared()).unwrap();
+            start(&mut j, &format!("2.{ops}.0"));
+            for n in 0..40 {
+                j.write(Rec::Output { stream: "stdout".into(), line: format!("deploying step {n} of the release") })
+                    .unwrap();
+            }
+            let (outcome, running) =
+                if ops == 0 { (Final::Verified, Some("2.0.0".into())) } else { (Final::RollbackFailed, None) };
+            j.write(Rec::End { outcome, running, detail: String::new() }).unwrap();
+            ops += 1;
+            clock.advance(600_000);
+        }
+        let before = History::load(dir.path(), "prod");
+        assert_eq!(before.operations.len(), ops);
+        // The next operation compacts first.
+        let mut j = OpJournal::open(dir.path(), "prod", "next".into(), clock.shared()).unwrap();
+        start(&mut j, "3.0.0");
+        drop(j);
+        let size = std::fs::metadata(path(dir.path(), "prod")).unwrap().len();
+        assert!(size < COMPACT_BYTES / 2, "{size} bytes after compaction of {ops} operations");
+        let after = History::load(dir.path(), "prod");
+        assert!(after.problems.is_empty(), "{:?}", after.problems);
+        assert_eq!(after.operations.len(), COMPACT_KEEP_OPS + 2, "the kept operations, the point's, the new one");
+        assert_eq!(after.last_verified().unwrap().version, "2.0.0");
+        assert_eq!(after.operations.last().unwrap().id, "next");
+        assert_eq!(after.operations[1].id, format!("op{}", ops - COMPACT_KEEP_OPS));
     }
 
     #[test]
