@@ -6,7 +6,8 @@
 use std::borrow::Cow;
 use std::fmt::Write;
 
-fn is_dangerous(c: char) -> bool {
+/// Whether `c` is escaped before it reaches a screen or a pipe.
+pub fn is_dangerous(c: char) -> bool {
     let u = c as u32;
     u < 0x20
         || u == 0x7f

@@ -78,25 +78,29 @@ fn rotate(dir: &Path, live: &Path, at: Millis) {
 mod tests {
     use super::*;
 
+    fn entry<'a>(at: Millis, outcome: &'a str, detail: &'a str) -> Entry<'a> {
+        Entry {
+            v: 1,
+            at,
+            user: "alice",
+            host: "bastion",
+            pid: 7,
+            via: "cli",
+            env: "production",
+            action: "deploy",
+            version: Some("1.5.0"),
+            outcome,
+            detail,
+            forced: false,
+            op: None,
+        }
+    }
+
     #[test]
     fn entries_are_json_lines() {
         let dir = tempfile::tempdir().unwrap();
         for outcome in ["refused", "verified"] {
-            let e = Entry {
-                v: 1,
-                at: 5,
-                user: "alice",
-                host: "bastion",
-                pid: 7,
-                via: "cli",
-                env: "production",
-                action: "deploy",
-                version: Some("1.5.0"),
-                outcome,
-                detail: "protected: not confirmed",
-                forced: false,
-                op: None,
-            };
+            let e = entry(5, outcome, "protected: not confirmed");
             record(dir.path(), &e).unwrap();
         }
         let text = std::fs::read_to_string(path(dir.path())).unwrap();
@@ -112,21 +116,7 @@ mod tests {
         let detail = "x".repeat(64 << 10);
         let n = (ROTATE_BYTES as usize / detail.len() + 1) * (KEEP_ROTATED + 3);
         for i in 0..n {
-            let e = Entry {
-                v: 1,
-                at: i as Millis,
-                user: "alice",
-                host: "bastion",
-                pid: 7,
-                via: "cli",
-                env: "production",
-                action: "deploy",
-                version: None,
-                outcome: "verified",
-                detail: &detail,
-                forced: false,
-                op: None,
-            };
+            let e = entry(i as Millis, "verified", &detail);
             record(dir.path(), &e).unwrap();
         }
         let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.path()).collect();

@@ -24,6 +24,16 @@ pub struct Filter {
     pub request_id: Option<String>,
 }
 
+/// Whether a shown request id may differ from the bytes of the line it came from: the parse
+/// escapes control characters (`\x00`), replaces bad UTF-8 with U+FFFD, and prints a non-string
+/// JSON value (`1e2` as `100.0`, `{ "a": 1 }` as `{"a":1}`) in serde_json's own form.
+fn may_be_rewritten(id: &str) -> bool {
+    id.contains(['\\', '\u{fffd}'])
+        || id.starts_with(['{', '['])
+        || matches!(id, "true" | "false" | "null")
+        || (id.starts_with(|c: char| c == '-' || c.is_ascii_digit()) && id.parse::<f64>().is_ok())
+}
+
 impl Filter {
     /// From the CLI's words: `--level`, `--grep`, `--request-id`.
     pub fn from_args(level: Option<&str>, grep: Option<&str>, request_id: Option<&str>) -> Result<Filter, FilterError> {
@@ -50,8 +60,11 @@ impl Filter {
             }
         }
         if let Some(id) = &self.request_id {
-            // The id appears verbatim unless the line escapes it.
-            if memchr::memmem::find(raw, id.as_bytes()).is_none() && memchr::memchr(b'\\', raw).is_none() {
+            // The id appears verbatim unless the line escapes it, or the parse rewrote it.
+            if memchr::memmem::find(raw, id.as_bytes()).is_none()
+                && memchr::memchr(b'\\', raw).is_none()
+                && !may_be_rewritten(id)
+            {
                 return false;
             }
         }
@@ -127,6 +140,17 @@ mod tests {
         assert!(!f.matches(&rec(r#"{"level":"error","message":"cache","request_id":"r2"}"#)));
         assert!(!f.prefilter(br#"{"request_id":"r1"}"#));
         assert!(f.prefilter(br#"{"request_id":"\u0072\u0032"}"#));
+        // Ids the parse rewrites are not in the raw line: the prefilter must keep those lines.
+        for (id, line) in [
+            ("100.0", &br#"{"request_id":1e2}"#[..]),
+            ("true", br#"{"request_id":true}"#),
+            (r#"{"a":1}"#, br#"{"request_id":{ "a" : 1 }}"#),
+            ("\\x00", b"t=1 req_id=\x00"),
+            ("a\u{fffd}", b"t=1 req_id=a\xff"),
+        ] {
+            let f = Filter { request_id: Some(id.to_string()), ..Filter::default() };
+            assert!(f.prefilter(line), "prefilter dropped {:?} for id {id:?}", String::from_utf8_lossy(line));
+        }
         assert!(f.matches(&rec(r#"{"request_id":"\u0072\u0032","message":"db up"}"#)));
     }
 

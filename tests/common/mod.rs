@@ -99,6 +99,21 @@ impl Tmux {
         Command::new("tmux").args(["-L", &self.socket]).args(args).output().unwrap()
     }
 
+    /// Starts recording every byte opsdeck writes to the pane (`pipe-pane -O`) to `raw` in the
+    /// scratch directory; `raw()` stops the recording and returns them.
+    pub fn record(&self) {
+        let file = self.dir.path().join("raw");
+        let st = self.tmux(&["pipe-pane", "-O", "-t", self.session, &format!("cat >>{}", file.display())]);
+        assert!(st.status.success(), "pipe-pane: {}", String::from_utf8_lossy(&st.stderr));
+    }
+
+    pub fn raw(&self) -> Vec<u8> {
+        self.tmux(&["pipe-pane", "-t", self.session]);
+        // `cat` may still be flushing the last bytes it read.
+        std::thread::sleep(Duration::from_millis(200));
+        std::fs::read(self.dir.path().join("raw")).unwrap_or_default()
+    }
+
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("stderr")).unwrap_or_default()
     }
@@ -108,6 +123,58 @@ impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
     }
+}
+
+/// Text a hostile source might send, one probe per kind of escape, each between markers: OSC 52
+/// (clipboard), OSC 8 (link), CSI (clear, cursor home), C1 CSI as a character, DCS, APC, BEL,
+/// CR overwrite, bidi override and isolate, zero-width space, then wide CJK and an emoji.
+pub const HOSTILE: [&str; 10] = [
+    "hA\x1b]52;c;SGFja2Vk\x07zA",
+    "hB\x1b[2J\x1b[1;1HCRXzB",
+    "hC\u{9b}31mzC",
+    "hD\u{202e}\u{2066}zD",
+    "hE\x1bP1$qm\x1b\\zE",
+    "hF\x1b_apc\x1b\\zF",
+    "hG\x1b]8;;http://evil.example/\x07linkzG",
+    "hH\rzH",
+    "hI\u{200b}\x7fzI",
+    "hJ宽字符🙂zJ",
+];
+
+/// What a terminal would act on in bytes opsdeck sent it, beyond the drawing of a screen: OSC,
+/// DCS, APC, PM and SOS strings, BEL, CR, C1 controls (as UTF-8), bidi and zero-width
+/// characters, a hostile CSI let through, more than one clear, invalid UTF-8. Empty when clean.
+pub fn terminal_acts_on(raw: &[u8]) -> Vec<String> {
+    let mut bad = Vec::new();
+    let count = |pat: &[u8]| raw.windows(pat.len()).filter(|w| *w == pat).count();
+    for (name, pat) in [
+        ("OSC", &b"\x1b]"[..]),
+        ("DCS", b"\x1bP"),
+        ("APC", b"\x1b_"),
+        ("PM", b"\x1b^"),
+        ("SOS", b"\x1bX"),
+        ("BEL", b"\x07"),
+        ("CR", b"\r"),
+        ("the hostile CSI 1;1H", b"\x1b[1;1HCRX"),
+    ] {
+        let k = count(pat);
+        if k > 0 {
+            bad.push(format!("{name} x{k}"));
+        }
+    }
+    if count(b"\x1b[2J") > 1 {
+        bad.push("CSI 2J beyond the first clear".into());
+    }
+    match std::str::from_utf8(raw) {
+        Err(e) => bad.push(format!("invalid UTF-8 at byte {}", e.valid_up_to())),
+        Ok(text) => {
+            let odd = |c: &char| matches!(c, '\u{80}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200b}'..='\u{200f}');
+            if let Some(c) = text.chars().find(odd) {
+                bad.push(format!("U+{:04X} (C1, bidi or zero-width)", c as u32));
+            }
+        }
+    }
+    bad
 }
 
 /// Prometheus v2.42's own test files (`promql` or `promtool`): upstream's work, not committed here.

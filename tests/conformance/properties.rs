@@ -57,18 +57,6 @@ proptest! {
 // (c) sanitize leaves no control, C1 or bidi character
 // ---------------------------------------------------------------------------------------------
 
-/// C0 (all of it, tab and newline included), DEL, C1, and the bidi controls (embeddings,
-/// overrides, isolates, the marks).
-fn forbidden(c: char) -> bool {
-    let u = c as u32;
-    u < 0x20
-        || u == 0x7f
-        || (0x80..=0x9f).contains(&u)
-        || (0x202a..=0x202e).contains(&u)
-        || (0x2066..=0x2069).contains(&u)
-        || matches!(u, 0x200e | 0x200f | 0x061c)
-}
-
 /// Text rich in what must be escaped, mixed with anything else.
 fn hostile_text() -> impl Strategy<Value = String> {
     let nasty = prop_oneof![
@@ -85,14 +73,14 @@ proptest! {
     #[test]
     fn sanitized_lines_hold_no_control_or_bidi_character(s in prop_oneof![any::<String>(), hostile_text()]) {
         let out = sanitize::line(&s);
-        prop_assert!(!out.chars().any(forbidden), "{:?} -> {:?}", s, out);
+        prop_assert!(!out.chars().any(sanitize::is_dangerous), "{:?} -> {:?}", s, out);
         // Safe text is left alone, and sanitising is idempotent.
-        if !s.chars().any(forbidden) && out == s {
+        if !s.chars().any(sanitize::is_dangerous) && out == s {
             prop_assert!(matches!(out, std::borrow::Cow::Borrowed(_)));
         }
         prop_assert_eq!(sanitize::line(&out), out.clone());
         let multi = sanitize::multiline(&s);
-        prop_assert!(!multi.chars().any(|c| c != '\n' && forbidden(c)), "{:?} -> {:?}", s, multi);
+        prop_assert!(!multi.chars().any(|c| c != '\n' && sanitize::is_dangerous(c)), "{:?} -> {:?}", s, multi);
     }
 
     #[test]
@@ -103,7 +91,7 @@ proptest! {
         ]
     ) {
         let out = sanitize::bytes(&b);
-        prop_assert!(!out.chars().any(forbidden), "{:?} -> {:?}", b, out);
+        prop_assert!(!out.chars().any(sanitize::is_dangerous), "{:?} -> {:?}", b, out);
     }
 }
 

@@ -101,6 +101,16 @@ impl Checks {
         });
     }
 
+    /// The row's verdict: the ok row works; a fault row fails with a reason naming its fault.
+    fn outcome(&mut self, f: Fault, worked: bool, reason: &str, words: &[&str]) {
+        if f == Fault::Ok {
+            self.check(worked, || format!("the healthy row did not work: {reason}"));
+        } else {
+            self.check(!worked, || "no failure shown".into());
+            self.names(reason, words);
+        }
+    }
+
     fn within(&mut self, took: Duration, bound: Duration) {
         self.check(took <= bound, || format!("took {:.1}s, bound {:.0}s", took.as_secs_f64(), bound.as_secs_f64()));
     }
@@ -181,6 +191,17 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
     p
+}
+
+/// A config of one environment per available fault, named for it; `lines` gives the rest of its
+/// table from the fault's base URL.
+fn config_per_fault(srv: &FaultServer, dir: &Path, head: &str, lines: impl Fn(Fault, &str) -> String) -> PathBuf {
+    let mut text = head.to_string();
+    for f in srv.available() {
+        let base = srv.base(f).unwrap();
+        text.push_str(&format!("\n[[environment]]\nname = \"{}\"\n{}", f.name(), lines(f, &base)));
+    }
+    write(dir, "opsdeck.toml", &text)
 }
 
 fn secs(d: Duration) -> String {
@@ -416,12 +437,9 @@ fn library_matrix(
         let mut c = Checks::default();
         c.memory(run);
         c.within(seen.took, bound);
-        match (f, expect(f)) {
-            (Fault::Ok, _) | (_, None) => c.check(seen.ok, || "it should have worked".into()),
-            (_, Some(w)) => {
-                c.check(!seen.ok, || "no failure shown".into());
-                c.names(&seen.reason, w);
-            }
+        match expect(f) {
+            None => c.check(seen.ok, || "it should have worked".into()),
+            Some(w) => c.outcome(f, seen.ok, &seen.reason, w),
         }
         for bad in seen.extra.iter().filter(|x| x.starts_with(CONTROLS)) {
             c.check(false, || bad.clone());
@@ -440,11 +458,7 @@ fn health_checks_over_every_fault() {
     let srv = FaultServer::start();
     let dir = tempfile::tempdir().unwrap();
     let faults = srv.available();
-    let mut text = HEAD.to_string();
-    for &f in &faults {
-        text.push_str(&format!("\n[[environment]]\nname = \"{}\"\n{}", f.name(), health_line(&srv.base(f).unwrap())));
-    }
-    let cfg = write(dir.path(), "opsdeck.toml", &text);
+    let cfg = config_per_fault(&srv, dir.path(), HEAD, |_, base| health_line(base));
     let run = run_measured(&mut opsdeck(&cfg, &["status", "--json"]), STATUS_BOUND * 3);
     let envs = environments(&status_json(&run));
     let mut m = Matrix::new("health");
@@ -455,17 +469,12 @@ fn health_checks_over_every_fault() {
         let e = envs.get(f.name()).cloned().unwrap_or_default();
         let (health, reason) = (e["health"].as_str().unwrap_or("?"), e["reason"].as_str().unwrap_or_default());
         let mut c = Checks::default();
-        if f == Fault::Ok {
-            c.check(health == "up", || "the healthy environment is not up".into());
-        } else {
-            c.check(health != "up", || "shown up".into());
-            let w: &[&str] = match f {
-                Fault::Garbage => &["bad json"],
-                Fault::Huge | Fault::HugeStream => &["larger than", "too large"],
-                f => words(f),
-            };
-            c.names(reason, w);
-        }
+        let w: &[&str] = match f {
+            Fault::Garbage => &["bad json"],
+            Fault::Huge | Fault::HugeStream => &["larger than", "too large"],
+            f => words(f),
+        };
+        c.outcome(f, health == "up", reason, w);
         m.row(f.name(), &format!("{health}: {reason}"), c.done());
     }
     m.finish();
@@ -480,15 +489,10 @@ fn scrape_targets_over_every_fault() {
     let dir = tempfile::tempdir().unwrap();
     let faults = srv.available();
     write(dir.path(), "rules.yml", TARGET_DOWN);
-    let mut text = HEAD.replace("[alerting]\n", "[alerting]\nrule_files = [\"rules.yml\"]\n");
-    for &f in &faults {
-        let base = srv.base(f).unwrap();
-        text.push_str(&format!(
-            "\n[[environment]]\nname = \"{}\"\nscrape = [ {{ job = \"app\", urls = [\"{base}/metrics\"], interval = \"2s\", timeout = \"2s\" }} ]\n",
-            f.name()
-        ));
-    }
-    let cfg = write(dir.path(), "opsdeck.toml", &text);
+    let head = HEAD.replace("[alerting]\n", "[alerting]\nrule_files = [\"rules.yml\"]\n");
+    let cfg = config_per_fault(&srv, dir.path(), &head, |_, base| {
+        format!("scrape = [ {{ job = \"app\", urls = [\"{base}/metrics\"], interval = \"2s\", timeout = \"2s\" }} ]\n")
+    });
     let (run, reasons) = std::thread::scope(|s| {
         let lib = s.spawn(|| parallel(&faults, |&f| run_scenario("scrape", &srv.base(f).unwrap(), TIMEOUT * 5)));
         let run = run_measured(&mut opsdeck(&cfg, &["status", "--json"]), STATUS_BOUND * 3);
@@ -505,18 +509,13 @@ fn scrape_targets_over_every_fault() {
         let mut c = Checks::default();
         c.memory(lib);
         c.within(seen.took, TIMEOUT + MARGIN);
-        if f == Fault::Ok {
-            c.check(!down && seen.ok, || format!("the healthy target is not up ({})", seen.reason));
-        } else {
-            c.check(down, || "no TargetDown (up == 0) in status".into());
-            c.check(!seen.ok, || "the scrape succeeded".into());
-            let w: &[&str] = match f {
-                Fault::Huge | Fault::HugeStream => &["body size limit"],
-                Fault::Garbage => &["parse error"],
-                f => words(f),
-            };
-            c.names(&seen.reason, w);
-        }
+        c.check(down == (f != Fault::Ok), || format!("TargetDown (up == 0) in status: {down}"));
+        let w: &[&str] = match f {
+            Fault::Huge | Fault::HugeStream => &["body size limit"],
+            Fault::Garbage => &["parse error"],
+            f => words(f),
+        };
+        c.outcome(f, seen.ok, &seen.reason, w);
         let verdict = if down { "up == 0, TargetDown" } else { "up" };
         m.row(f.name(), &format!("{verdict}; {}", seen.reason), c.done());
     }
@@ -574,22 +573,13 @@ fn remote_prometheus_over_every_fault() {
                 c.within(run.elapsed, TIMEOUT + MARGIN);
                 c.safe_output(run);
                 let said = run.stderr_text().trim().to_string();
-                if f == Fault::Ok {
-                    c.check(run.code == Some(0), || format!("exit {:?}", run.code));
-                } else {
-                    c.check(run.code == Some(1), || format!("exit {:?}, not 1 (a query error)", run.code));
-                    c.names(&said, w);
-                }
+                c.check(run.code == Some(if f == Fault::Ok { 0 } else { 1 }), || format!("exit {:?}", run.code));
+                c.outcome(f, run.code == Some(0), &said, w);
                 format!("exit {:?}: {said}", run.code)
             }
             "panels" => {
                 c.within(seen.took, TIMEOUT + MARGIN);
-                if f == Fault::Ok {
-                    c.check(seen.ok, || "the panels show an error".into());
-                } else {
-                    c.check(!seen.ok, || "no panel shows the error".into());
-                    c.names(&seen.reason, w);
-                }
+                c.outcome(f, seen.ok, &seen.reason, w);
                 if seen.ok {
                     "panels: no error".to_string()
                 } else {
@@ -608,12 +598,7 @@ fn remote_prometheus_over_every_fault() {
                 let ok_up = environments(&json).get("ok").is_some_and(|e| e["health"] == "up");
                 c.check(ok_up, || format!("the healthy environment is not up (exit {:?})", run.code));
                 let said = warnings.join("; ");
-                if f == Fault::Ok {
-                    c.check(warnings.is_empty(), || "warnings on a healthy server".into());
-                } else {
-                    c.check(!warnings.is_empty(), || "no warning says the server failed".into());
-                    c.names(&said, w);
-                }
+                c.outcome(f, warnings.is_empty(), &said, w);
                 format!("warnings: {said}")
             }
         };
@@ -658,15 +643,9 @@ fn http_logs_over_every_fault() {
     let srv = FaultServer::start();
     let dir = tempfile::tempdir().unwrap();
     let faults = srv.available();
-    let mut text = HEAD.to_string();
-    for &f in &faults {
-        let base = srv.base(f).unwrap();
-        text.push_str(&format!(
-            "\n[[environment]]\nname = \"{}\"\nlogs = {{ kind = \"http\", url = \"{base}/logs\", interval = \"2s\" }}\n",
-            f.name()
-        ));
-    }
-    let cfg = write(dir.path(), "opsdeck.toml", &text);
+    let cfg = config_per_fault(&srv, dir.path(), HEAD, |_, base| {
+        format!("logs = {{ kind = \"http\", url = \"{base}/logs\", interval = \"2s\" }}\n")
+    });
     let runs =
         parallel(&faults, |&f| run_measured(&mut opsdeck(&cfg, &["logs", "--env", f.name()]), LOGS_BOUND + MARGIN));
     let mut m = Matrix::new("http logs");
@@ -712,15 +691,9 @@ fn http_components_over_every_fault() {
     let srv = FaultServer::start();
     let dir = tempfile::tempdir().unwrap();
     let faults = srv.available();
-    let mut text = HEAD.to_string();
-    for &f in &faults {
-        let base = srv.base(f).unwrap();
-        text.push_str(&format!(
-            "\n[[environment]]\nname = \"{}\"\ncomponents = [ {{ name = \"api\", kind = \"http\", url = \"{base}/health\", body_regex = '\"status\":\"ok\"', interval = \"2s\", timeout = \"2s\", retries = 1 }} ]\n",
-            f.name()
-        ));
-    }
-    let cfg = write(dir.path(), "opsdeck.toml", &text);
+    let cfg = config_per_fault(&srv, dir.path(), HEAD, |_, base| {
+        format!("components = [ {{ name = \"api\", kind = \"http\", url = \"{base}/health\", body_regex = '\"status\":\"ok\"', interval = \"2s\", timeout = \"2s\", retries = 1 }} ]\n")
+    });
     let run = run_measured(&mut opsdeck(&cfg, &["status", "--json"]), STATUS_BOUND * 3);
     let envs = environments(&status_json(&run));
     let mut m = Matrix::new("component http");
@@ -731,17 +704,13 @@ fn http_components_over_every_fault() {
         let comp = envs.get(f.name()).map(|e| e["components"][0].clone()).unwrap_or_default();
         let (state, reason) = (comp["state"].as_str().unwrap_or("?"), comp["reason"].as_str().unwrap_or_default());
         let mut c = Checks::default();
-        if f == Fault::Ok {
-            c.check(state == "healthy", || "the healthy component is not healthy".into());
-        } else {
-            c.check(state == "unhealthy", || "not unhealthy".into());
-            let w: &[&str] = match f {
-                // The body regex decides on a 200: the first 64 KiB of 300 MB, or noise.
-                Fault::Huge | Fault::HugeStream | Fault::Garbage => &["does not match", "larger than", "too large"],
-                f => words(f),
-            };
-            c.names(reason, w);
-        }
+        c.check(state == "healthy" || state == "unhealthy", || format!("state {state}"));
+        let w: &[&str] = match f {
+            // The body regex decides on a 200: the first 64 KiB of 300 MB, or noise.
+            Fault::Huge | Fault::HugeStream | Fault::Garbage => &["does not match", "larger than", "too large"],
+            f => words(f),
+        };
+        c.outcome(f, state == "healthy", reason, w);
         m.row(f.name(), &format!("{state}: {reason}"), c.done());
     }
     m.finish();
@@ -975,9 +944,8 @@ fn status_over_all_faults_together_answers_within_8s() {
     let dir = tempfile::tempdir().unwrap();
     let faults = srv.available();
     write(dir.path(), "rules.yml", TARGET_DOWN);
-    let mut text = HEAD.replace("[alerting]\n", "[alerting]\nrule_files = [\"rules.yml\"]\n");
-    for &f in &faults {
-        let base = srv.base(f).unwrap();
+    let head = HEAD.replace("[alerting]\n", "[alerting]\nrule_files = [\"rules.yml\"]\n");
+    let cfg = config_per_fault(&srv, dir.path(), &head, |f, base| {
         let backup = match f {
             Fault::Hang => "sleep\", \"60",
             Fault::Huge => "head\", \"-c\", \"314572800\", \"/dev/zero",
@@ -989,13 +957,11 @@ fn status_over_all_faults_together_answers_within_8s() {
         } else {
             format!("backup = {{ policy = \"hourly\", command = [\"{backup}\"], timeout = \"2s\" }}\n")
         };
-        text.push_str(&format!(
-            "\n[[environment]]\nname = \"{}\"\n{}scrape = [ {{ job = \"app\", urls = [\"{base}/metrics\"], interval = \"2s\", timeout = \"2s\" }} ]\nlogs = {{ kind = \"http\", url = \"{base}/logs\" }}\ncomponents = [ {{ name = \"api\", kind = \"http\", url = \"{base}/health\", timeout = \"2s\", retries = 1 }} ]\n{backup}",
-            f.name(),
-            health_line(&base)
-        ));
-    }
-    let cfg = write(dir.path(), "opsdeck.toml", &text);
+        format!(
+            "{}scrape = [ {{ job = \"app\", urls = [\"{base}/metrics\"], interval = \"2s\", timeout = \"2s\" }} ]\nlogs = {{ kind = \"http\", url = \"{base}/logs\" }}\ncomponents = [ {{ name = \"api\", kind = \"http\", url = \"{base}/health\", timeout = \"2s\", retries = 1 }} ]\n{backup}",
+            health_line(base)
+        )
+    });
     let run = run_measured(&mut opsdeck(&cfg, &["status", "--json"]), STATUS_BOUND * 3);
     let envs = environments(&status_json(&run));
     let mut m = Matrix::new("status, all faults");

@@ -3,10 +3,13 @@
 //!   created from the selected alert through the keys — refused without a comment, previewed,
 //!   then found in Alertmanager with the typed comment and the user as its author, muting exactly
 //!   that alert — listed with its comment and author, and expired with `x` `y`;
+//! - hostile label values, annotations, silence comments and authors shown escaped, checked on the
+//!   bytes the pane received;
 //! - a `[prometheus]` server that accepts connections and never answers: keys are answered, the
 //!   clock goes on, the panels say so, and `q` quits at once.
 
-use crate::common::{have_tmux, have_tool, FleetProc, Tmux};
+use crate::common::{have_tmux, have_tool, terminal_acts_on, FleetProc, Tmux, HOSTILE};
+use opsdeck::sanitize;
 use serde_json::{json, Value};
 use std::io::Read;
 use std::path::Path;
@@ -311,4 +314,79 @@ fn a_prometheus_that_never_answers_leaves_the_dashboard_responsive() {
     assert!(s.contains("EXITED 0"), "exit status: {s}\n{}", t.stderr());
     assert!(took <= Duration::from_secs(2), "q took {took:?}");
     assert!(!t.stderr().contains("panicked"), "{}", t.stderr());
+}
+
+/// Hostile text in everything Alertmanager hands the view: label values, annotations, silence
+/// comments and authors. The screen shows each probe escaped, and the bytes the pane received
+/// carry nothing a terminal would act on.
+#[test]
+fn hostile_alerts_and_silences_reach_the_terminal_escaped() {
+    if !have_tmux() || !have_alertmanager() {
+        return;
+    }
+    let am = Am::start();
+    let alerts: Vec<Value> = HOSTILE
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            json!({ "labels": { "alertname": "Hostile", "probe": format!("p{i}"), "note": h, "severity": "warning" },
+                    "annotations": { "summary": h } })
+        })
+        .collect();
+    let posted = http("POST", &format!("{}/api/v2/alerts", am.url), Some(&Value::Array(alerts)));
+    assert_eq!(posted.map(|p| p.0), Some(200));
+    let now = chrono::Utc::now();
+    for (i, h) in HOSTILE.iter().enumerate() {
+        let silence = json!({
+            "matchers": [{ "name": "probe", "value": format!("p{i}"), "isRegex": false, "isEqual": true }],
+            "startsAt": now.to_rfc3339(), "endsAt": (now + chrono::Duration::hours(1)).to_rfc3339(),
+            "createdBy": format!("u{i}{h}"), "comment": format!("c{i}{h}"),
+        });
+        let made = http("POST", &format!("{}/api/v2/silences", am.url), Some(&silence));
+        assert_eq!(made.as_ref().map(|p| p.0), Some(200), "{made:?}");
+    }
+    poll(10, "the alerts in Alertmanager", || (am.alerts().len() == HOSTILE.len()).then_some(()));
+
+    let url = am.url.clone();
+    let t = Tmux::opsdeck("amhostile", 250, 70, "", move |dir| {
+        let cfg = dir.join("opsdeck.toml");
+        std::fs::write(&cfg, format!("[alerting]\nbell = false\nalertmanager = [\"{url}\"]\n")).unwrap();
+        format!("--config {} --state-dir {}", cfg.display(), dir.join("state").display())
+    });
+    t.record();
+    t.wait("the dashboard", 15, |s| s.contains("opsdeck"));
+    t.keys(&["M"]);
+    let shown = |s: &str, prefix: &str| {
+        HOSTILE
+            .iter()
+            .enumerate()
+            .filter(|(i, h)| !s.contains(&format!("{}{}", prefix.replace('#', &i.to_string()), sanitize::line(h))))
+            .map(|(i, _)| i)
+            .collect::<Vec<_>>()
+    };
+    let s = t.wait("every hostile alert", 15, |s| s.matches("Hostile").count() >= HOSTILE.len());
+    let grid = t.tmux(&["capture-pane", "-p", "-t", "amhostile"]).stdout;
+    let escaped_alerts: Vec<usize> =
+        HOSTILE.iter().enumerate().filter(|(_, h)| !s.contains(&*sanitize::line(h))).map(|(i, _)| i).collect();
+    t.keys(&["S"]);
+    let silences = t.wait("the silences", 10, |s| s.contains("c9hJ"));
+    let missing_comments = shown(&silences, "c#");
+    let missing_authors = shown(&silences, "by u#");
+    t.keys(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let raw = t.raw();
+    t.keys(&["q"]);
+    t.wait("the exit", 5, |s| s.contains("EXITED 0"));
+
+    let bad = terminal_acts_on(&raw);
+    assert!(bad.is_empty(), "the pane received what a terminal acts on: {bad:?}");
+    assert!(escaped_alerts.is_empty(), "probes {escaped_alerts:?} not shown escaped in the alerts:\n{s}");
+    assert!(missing_comments.is_empty(), "comments {missing_comments:?} not shown escaped:\n{silences}");
+    assert!(missing_authors.is_empty(), "authors {missing_authors:?} not shown escaped:\n{silences}");
+    // Wide text is measured: the line with the CJK probe is as wide as the pane, no wider.
+    let grid = String::from_utf8_lossy(&grid).into_owned();
+    for l in grid.lines().filter(|l| l.contains("zJ")) {
+        assert!(unicode_width::UnicodeWidthStr::width(l) <= 250, "a line wider than the pane: {l}");
+    }
+    assert!(raw.len() > 1000 && raw.windows(2).any(|w| w == b"zJ"), "the recording holds the screens");
 }

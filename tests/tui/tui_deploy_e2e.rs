@@ -1,10 +1,13 @@
 //! Deploying a *bad* version to staging from the dashboard: the real binary (`opsdeck demo`) in a
 //! 160x45 tmux session, staging chosen, `1.6.0-bad` deployed through the `d` picker and
 //! confirmation; the deploy engine's health checks fail and the screen shows staging rolled back,
-//! which `status --json` confirms. Production must be left alone. Needs tmux; with
+//! which `status --json` confirms. Production must be left alone. And a driver whose output is
+//! hostile, shown escaped, checked on the bytes the pane received. Needs tmux; with
 //! OPSDECK_REQUIRE_TOOLS=1 a missing tmux fails the test instead of skipping it.
 
-use crate::common::{have_tmux, Tmux};
+use crate::common::fault_server::{Fault, FaultServer};
+use crate::common::{have_tmux, terminal_acts_on, Tmux, HOSTILE};
+use opsdeck::sanitize;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -87,4 +90,59 @@ fn deploying_a_bad_version_to_staging_is_rolled_back() {
     let s = t.wait("the exit code", 10, |s| s.contains("EXITED"));
     assert!(s.contains("EXITED 0"), "q must exit 0:\n{s}");
     assert!(!t.stderr().to_lowercase().contains("panick"), "stderr: {}", t.stderr());
+}
+
+/// A deploy driver whose output is hostile (every probe of `HOSTILE`, a raw 8-bit CSI byte and
+/// invalid UTF-8): the progress view shows it escaped while the driver runs, and the bytes the
+/// pane received carry nothing a terminal would act on.
+#[test]
+fn hostile_driver_output_reaches_the_terminal_escaped() {
+    if !have_tmux() {
+        return;
+    }
+    let srv = FaultServer::start();
+    let health = srv.base(Fault::Ok).unwrap();
+    let t = Tmux::opsdeck("deployhostile", 250, 60, "", move |dir| {
+        let mut script = b"cat >&2 <<'EOF'\n".to_vec();
+        for pair in HOSTILE.chunks(2) {
+            script.extend_from_slice(format!("{}\n", pair.join(" ")).as_bytes());
+        }
+        script.extend_from_slice(b"EOF\nprintf 'hK\\233[31mzK hL\\377zL\\n'\nsleep 6\nexit 1\n");
+        let driver = dir.join("driver.sh");
+        std::fs::write(&driver, script).unwrap();
+        let cfg = dir.join("opsdeck.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "[alerting]\nbell = false\n\n[[environment]]\nname = \"sandbox\"\n\
+                 health = {{ url = \"{health}/health\", interval = \"1s\", timeout = \"2s\" }}\n\
+                 deploy = {{ driver = \"command\", deploy = [\"sh\", \"{}\"], rollback = [\"true\"], versions = [\"2.0.0\"], \
+                 timeout = \"30s\", health_checks = 1, health_interval = \"1s\", bake = \"0s\" }}\n",
+                driver.display()
+            ),
+        )
+        .unwrap();
+        format!("--config {} --state-dir {}", cfg.display(), dir.join("state").display())
+    });
+    t.record();
+    t.wait("sandbox up", 15, |s| s.contains("sandbox") && s.contains("1.0.0"));
+    t.keys(&["1"]);
+    t.wait("sandbox chosen", 5, |s| s.contains("· sandbox"));
+    t.keys(&["d"]);
+    t.wait("the version picker", 5, |s| s.contains("Deploy to sandbox") && s.contains("2.0.0"));
+    t.keys(&["Enter"]);
+    t.wait("the confirmation", 5, |s| s.contains("Deploy 2.0.0 to sandbox? [y/N]"));
+    t.keys(&["y"]);
+    let s = t.wait("the driver's output", 15, |s| s.contains("zL"));
+    let missing: Vec<&str> = HOSTILE.iter().copied().filter(|h| !s.contains(&*sanitize::line(h))).collect();
+    t.wait("the rollback", 30, |s| s.to_lowercase().contains("rolled back"));
+    let raw = t.raw();
+    t.keys(&["q"]);
+    t.wait("the exit", 5, |s| s.contains("EXITED"));
+
+    let bad = terminal_acts_on(&raw);
+    assert!(bad.is_empty(), "the pane received what a terminal acts on: {bad:?}");
+    assert!(missing.is_empty(), "probes not shown escaped: {missing:?}\n{s}");
+    assert!(s.contains("hK\u{fffd}[31mzK") && s.contains("hL\u{fffd}zL"), "8-bit bytes not shown as U+FFFD:\n{s}");
+    assert!(raw.windows(2).any(|w| w == b"zL"), "the recording holds the screens");
 }

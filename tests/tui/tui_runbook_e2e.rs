@@ -2,7 +2,7 @@
 //! alert → `runbook_url` file → markdown on screen), hostile bytes escaped on the bytes tmux got,
 //! `y` setting tmux's clipboard through OSC 52 byte for byte, and a ticked step surviving a restart.
 
-use crate::common::{have_tmux, Tmux};
+use crate::common::{have_tmux, terminal_acts_on, Tmux, HOSTILE};
 
 const RUNBOOK: &str = "# Cache eviction storm\n\n\
     Drain the {{ $labels.env }} queue first, then page team $labels.team.\n\n\
@@ -19,9 +19,10 @@ const CODE: &str = "redis-cli -p 6380 CONFIG SET maxmemory 2gb\nredis-cli -p 638
 
 fn start(name: &'static str, dir: Option<&std::path::Path>) -> Tmux {
     let keep = dir.map(|d| d.to_path_buf());
-    Tmux::opsdeck(name, 160, 45, "", move |scratch| {
+    Tmux::opsdeck(name, 160, 60, "", move |scratch| {
         let dir = keep.unwrap_or_else(|| scratch.to_path_buf());
-        std::fs::write(dir.join("cache-evictions.md"), RUNBOOK).unwrap();
+        let probes: String = HOSTILE.iter().map(|h| format!("- {h}\n")).collect();
+        std::fs::write(dir.join("cache-evictions.md"), format!("{RUNBOOK}\n{probes}")).unwrap();
         let rules = format!(
             "groups:\n- name: rb\n  interval: 1s\n  rules:\n  - alert: CacheEvictionStorm\n    \
              expr: label_replace(label_replace(vector(1), \"env\", \"sandbox\", \"\", \"\"), \"team\", \"blue-owls\", \"\", \"\")\n    \
@@ -53,8 +54,10 @@ fn a_runbook_beside_the_alert_copied_with_osc52_and_ticked_across_a_restart() {
         return;
     }
     let t = start("runbook", None);
+    t.record();
     assert!(t.tmux(&["set", "-g", "set-clipboard", "on"]).status.success());
     let s = open_details(&t);
+    let s = if s.contains("zJ") { s } else { t.wait("every probe", 5, |s| s.contains("zJ")) };
     assert!(!s.contains("# Cache") && !s.contains("```") && !s.contains("$labels"), "{s}");
     assert!(s.contains("Drain the sandbox queue first, then page team blue-owls."), "{s}");
     assert!(s.contains("the capacity guide <https://wiki.example.org/cap>"), "{s}");
@@ -68,6 +71,14 @@ fn a_runbook_beside_the_alert_copied_with_osc52_and_ticked_across_a_restart() {
         !stripped.chars().any(|c| (c.is_control() && c != '\n') || ('\u{202a}'..='\u{202e}').contains(&c)),
         "an escape reached the terminal:\n{stripped:?}"
     );
+    // And on the bytes opsdeck sent, before `y` sends its one OSC 52 on purpose.
+    let raw = t.raw();
+    assert!(raw.windows(2).any(|w| w == b"zJ"), "the recording holds the runbook");
+    let bad = terminal_acts_on(&raw);
+    assert!(bad.is_empty(), "the pane received what a terminal acts on: {bad:?}");
+    for marker in ["zA", "zB", "zC", "zD", "zE", "zF", "zG", "zH", "zI", "hJ宽字符🙂zJ"] {
+        assert!(s.contains(marker), "probe {marker} not on screen:\n{s}");
+    }
 
     // y: the runbook's only code block into tmux's clipboard, and nothing from the hostile line.
     t.keys(&["y"]);
