@@ -51,8 +51,13 @@ pub(super) struct Alerts {
     interval: Duration,
     /// What the alert state file last held (a signature of the active alerts) and when it was written.
     state_saved: (u64, Millis),
+    /// When the groups' evaluation times were last written to opsdeck's log.
+    timings_logged: Option<Millis>,
     notices: Vec<String>,
 }
+
+/// How often the groups' evaluation times go to opsdeck's log (`--log-file`).
+const TIMINGS_LOG_MS: Millis = 60_000;
 
 impl Alerts {
     pub fn new(cfg: &Config, state_dir: PathBuf) -> Alerts {
@@ -97,6 +102,7 @@ impl Alerts {
             notifier,
             interval: cfg.alerting.evaluation_interval.max(Duration::from_millis(500)),
             state_saved: (0, 0),
+            timings_logged: None,
             notices,
         };
         let local_files = source == AlertSource::Local;
@@ -162,6 +168,7 @@ impl Alerts {
         };
         rules.eval(storage, now);
         Self::deliver(rules, &self.notifier);
+        self.log_timings_if_due(now);
         self.save_state_if_due(now);
         self.send(now, events);
     }
@@ -243,6 +250,34 @@ impl Alerts {
             let _ = events.try_send(Event::Notice(crate::sanitize::line(&msg).into_owned()));
         }
         self.remote_error = e;
+    }
+
+    /// Rule groups and the wall time of their last evaluations together (the footer's figure).
+    pub fn eval_time(&self) -> (usize, Duration) {
+        let t: Vec<_> = self.rules.iter().chain(&self.remote).flat_map(|r| r.timings()).collect();
+        (t.len(), t.iter().map(|g| g.last_duration).sum())
+    }
+
+    /// Once a minute, every group's last evaluation time to the log, in Prometheus's terms
+    /// (`rule_group_last_duration_seconds`, keyed `file;group`), so a slow rule set can be found.
+    fn log_timings_if_due(&mut self, now: Millis) {
+        if self.timings_logged.is_some_and(|t| now - t < TIMINGS_LOG_MS) {
+            return;
+        }
+        self.timings_logged = Some(now);
+        let t: Vec<_> = self.rules.iter().chain(&self.remote).flat_map(|r| r.timings()).collect();
+        let total: Duration = t.iter().map(|g| g.last_duration).sum();
+        let each: Vec<String> = t
+            .iter()
+            .map(|g| format!("{};{} {:.3} ms", g.file.display(), g.name, g.last_duration.as_secs_f64() * 1e3))
+            .collect();
+        tracing::info!(
+            "rule evaluation: {} groups, {} rules, {:.3} ms in all; {}",
+            t.len(),
+            t.iter().map(|g| g.rules).sum::<usize>(),
+            total.as_secs_f64() * 1e3,
+            each.join(", ")
+        );
     }
 
     /// The state file is rewritten when the active alerts change, and once a minute otherwise so

@@ -389,6 +389,7 @@ impl Engine {
 
     fn stats(&self) -> EngineStats {
         let up = self.targets.iter().filter(|t| t.last.as_ref().is_some_and(|r| r.up)).count();
+        let (rule_groups, rule_eval) = self.alerts.eval_time();
         EngineStats {
             series: self.storage.num_series(),
             samples: self.storage.num_samples(),
@@ -397,6 +398,8 @@ impl Engine {
             targets_total: self.targets.len(),
             bytes_per_sample: self.storage.bytes_per_sample(),
             series_overhead_bytes: self.storage.series_overhead_bytes(),
+            rule_groups,
+            rule_eval_ms: rule_eval.as_secs_f64() * 1e3,
         }
     }
 

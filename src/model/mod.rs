@@ -74,6 +74,9 @@ pub struct EngineStats {
     /// The store's encoded bytes per sample, and its estimated bytes per series besides samples.
     pub bytes_per_sample: f64,
     pub series_overhead_bytes: usize,
+    /// Rule groups evaluated here, and the wall time of their last evaluations together (ms).
+    pub rule_groups: usize,
+    pub rule_eval_ms: f64,
 }
 
 /// What the engine must do because of a key. The view never does it itself.

@@ -34,6 +34,7 @@ use recording::RecordingRule;
 use state::SavedAlert;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 enum Rule<X> {
     Record(RecordingRule<X>),
@@ -58,7 +59,20 @@ struct Group<X> {
     last_error: Vec<Option<String>>,
     series_in_prev_eval: Vec<HashSet<Labels>>,
     last_eval: Option<i64>,
+    /// Wall time of the last evaluation (Prometheus's `rule_group_last_duration_seconds`).
+    last_duration: Duration,
     restore_pending: bool,
+}
+
+/// One group's evaluation time, as Prometheus reports it per group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupTiming {
+    pub file: PathBuf,
+    pub name: String,
+    pub rules: usize,
+    /// Evaluation time of the last evaluation (`None` before the first).
+    pub last_eval: Option<i64>,
+    pub last_duration: Duration,
 }
 
 impl<X> Group<X> {
@@ -177,6 +191,7 @@ impl<E: Evaluator> RuleEngine<E> {
                 last_error: vec![None; n],
                 series_in_prev_eval: vec![HashSet::new(); n],
                 last_eval: None,
+                last_duration: Duration::ZERO,
                 restore_pending: false,
             });
         }
@@ -188,6 +203,20 @@ impl<E: Evaluator> RuleEngine<E> {
 
     pub fn evaluator(&self) -> &E {
         &self.ev
+    }
+
+    /// Every group's last evaluation time, in evaluation order.
+    pub fn timings(&self) -> Vec<GroupTiming> {
+        self.groups
+            .iter()
+            .map(|g| GroupTiming {
+                file: g.file.clone(),
+                name: g.name.clone(),
+                rules: g.rules.len(),
+                last_eval: g.last_eval,
+                last_duration: g.last_duration,
+            })
+            .collect()
     }
 
     /// Group names in evaluation order.
@@ -288,6 +317,7 @@ impl<E: Evaluator> RuleEngine<E> {
         let resend = self.opts.resend_delay_ms;
         let ext = self.opts.external_labels.clone();
         let ext_url = self.opts.external_url.clone();
+        let started = Instant::now();
         let g = &mut self.groups[gi];
         g.last_eval = Some(ts);
         for i in 0..g.rules.len() {
@@ -322,6 +352,7 @@ impl<E: Evaluator> RuleEngine<E> {
                 }
             }
         }
+        g.last_duration = started.elapsed();
     }
 
     /// Write the active-since of pending and firing alerts to `path` (JSON), atomically.

@@ -50,6 +50,22 @@ mod tests {
     use crate::tsdb::{Matcher, Storage, StorageOptions};
 
     #[test]
+    fn each_group_reports_its_last_evaluation_time() {
+        let rules = "groups:\n  - name: g\n    rules:\n      - record: y\n        expr: sum(x)\n      - record: z\n        expr: y * 2\n";
+        let mut e = engine(rules);
+        assert_eq!(e.timings()[0].last_eval, None);
+        let mut st = Storage::new(StorageOptions::default());
+        for i in 0..1000 {
+            st.append(&l(&[("__name__", "x"), ("i", &i.to_string())]), 0, 1.0).unwrap();
+        }
+        e.eval(&mut st, 0);
+        let t = &e.timings()[0];
+        assert_eq!((t.name.as_str(), t.rules, t.last_eval), ("g", 2, Some(0)));
+        // Summing 1,000 series takes time; the figure is the wall time it took.
+        assert!(t.last_duration > std::time::Duration::ZERO, "{t:?}");
+    }
+
+    #[test]
     fn limit_and_recording_labels() {
         let rules = "groups:\n  - name: g\n    limit: 1\n    rules:\n      - record: y\n        expr: x\n        labels: {src: rec}\n";
         let mut e = engine(rules);

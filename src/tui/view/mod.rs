@@ -243,6 +243,10 @@ fn footer_parts(state: &State, r: Rect) -> (Rect, Rect, String) {
         if s.dropped_series > 0 {
             t.push_str(&format!(" · {} dropped at cap", s.dropped_series));
         }
+        if s.rule_groups > 0 {
+            // What the rules cost: the last evaluation of every group, end to end.
+            t.push_str(&format!(" · rules {}", format::latency_ms(s.rule_eval_ms)));
+        }
         t.push(' ');
         t
     } else {
