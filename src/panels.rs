@@ -178,6 +178,13 @@ impl Window {
         Window { start: end - length_ms, end, step }
     }
 
+    /// As `ending_at`, with a step no finer than the scrape `interval`: a finer one shows nothing
+    /// more and costs a whole evaluation of every panel per extra point.
+    pub fn ending_at_every(end: Millis, length_ms: Millis, points: i64, interval: Millis) -> Window {
+        let w = Window::ending_at(end, length_ms, points);
+        Window { step: w.step.max(interval), ..w }
+    }
+
     pub fn steps(&self) -> impl Iterator<Item = Millis> {
         let (start, end, step) = (self.start, self.end, self.step);
         (0..).map(move |i| start + i * step).take_while(move |t| *t <= end)

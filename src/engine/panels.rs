@@ -93,7 +93,7 @@ impl Panels {
     }
 
     fn window_at(&self, now: Millis) -> Window {
-        Window::ending_at(now, self.window.as_millis() as i64, PANEL_POINTS)
+        Window::ending_at_every(now, self.window.as_millis() as i64, PANEL_POINTS, self.scrape_ms)
     }
 
     pub fn evaluate_local(&self, storage: &Storage, now: Millis) -> Vec<PanelData> {

@@ -3,6 +3,8 @@
 //! Every node is evaluated at one timestamp at a time; a range query (or a subquery) runs the
 //! instant evaluation at each step and merges the results by label set, which is what
 //! Prometheus's `rangeEval` amounts to. `@` pins a selector or subquery to an absolute time.
+//! The one thing a range query shares across its steps is the decoded samples of its window
+//! selectors ([`Decoded`]): chunks are decoded once per query, not once per step.
 //!
 //! This file walks the expression and reads the storage (selectors, windows, subqueries);
 //! what each node computes lives beside it: `binop`, `aggregate` and `functions`, which reach
@@ -69,6 +71,7 @@ impl Engine {
             sub_step: subquery_step_ms.max(1),
             read: Default::default(),
             max_samples: self.max_samples,
+            decoded: Default::default(),
         };
         Ok(match ev.eval(expr, t_ms)? {
             Val::Scalar(v) => Value::Scalar(v),
@@ -102,6 +105,7 @@ impl Engine {
             sub_step: DEFAULT_SUBQUERY_STEP_MS,
             read: Default::default(),
             max_samples: self.max_samples,
+            decoded: Default::default(),
         };
         let mut m = ev.range_eval(expr, start, end, step_ms, true)?;
         // Prometheus returns range results sorted by label set.
@@ -121,6 +125,59 @@ pub(crate) struct Ev<'a> {
     /// Samples read so far, against `max_samples`.
     pub read: std::cell::Cell<usize>,
     pub max_samples: usize,
+    /// A range query's windows, decoded once per series and selector for all its steps.
+    pub decoded: std::cell::RefCell<Decoded>,
+}
+
+/// Most samples a range query keeps decoded (16 bytes each: 32 MiB). Past it, windows are
+/// decoded step by step as an instant query's are.
+const DECODED_MAX_SAMPLES: usize = 2_000_000;
+
+/// A range query evaluates a window selector (`rate(x[1m])`) at every step; decoding each
+/// series' chunks once for the whole query, not once per step, is what keeps a 15-minute panel
+/// over 50,000 series within the debounce (at 15 s a chunk spans 30 minutes, so a step would
+/// otherwise decode ~60 samples to use 4). Keyed by the selector's node; each series keeps a
+/// cursor, since a range query's windows only move forward.
+#[derive(Default)]
+pub struct Decoded {
+    selectors: FxMap<usize, SelectorWindows>,
+    samples: usize,
+}
+
+/// One selector's decoded series, in the order of its (cached) selection.
+struct SelectorWindows {
+    ids: std::sync::Arc<Vec<usize>>,
+    series: Vec<Option<Cursor>>,
+}
+
+/// A series decoded over the query's span, and its last window `[a, b)`.
+struct Cursor {
+    samples: Box<[Sample]>,
+    a: usize,
+    b: usize,
+    mint: i64,
+}
+
+impl Cursor {
+    fn window(&mut self, mint: i64, maxt: i64) -> &[Sample] {
+        if mint < self.mint {
+            (self.a, self.b) = (0, 0);
+        }
+        self.mint = mint;
+        let s = &self.samples;
+        while self.a < s.len() && s[self.a].t < mint {
+            self.a += 1;
+        }
+        self.b = self.b.max(self.a);
+        while self.b < s.len() && s[self.b].t <= maxt {
+            self.b += 1;
+        }
+        // A window that shrank at its end (not within one query's steps): search it.
+        if self.b > self.a && s[self.b - 1].t > maxt {
+            self.b = self.a + s[self.a..self.b].partition_point(|x| x.t <= maxt);
+        }
+        &s[self.a..self.b]
+    }
 }
 
 impl Ev<'_> {
@@ -223,9 +280,37 @@ impl Ev<'_> {
         let ms = Self::matchers(vs)?;
         let maxt = self.at_time(&vs.at, t).saturating_sub(offset_ms(&vs.offset));
         let mint = maxt.saturating_sub(range);
+        // The span every step of this range query reads through this selector.
+        let off = offset_ms(&vs.offset);
+        let span = (self.end > self.start && vs.at.is_none())
+            .then(|| (self.start.saturating_sub(off).saturating_sub(range), self.end.saturating_sub(off)))
+            .filter(|&(lo, hi)| lo <= mint && maxt <= hi);
         // One buffer for every series: windows are decoded into it, stale markers dropped.
         let mut buf: Vec<Sample> = Vec::new();
-        for &id in self.st.select_ids(&ms).iter() {
+        let key = vs as *const VectorSelector as usize;
+        let ids = self.st.select_ids(&ms);
+        // Taken out of the cache while `f` runs (nothing re-enters it then), put back after.
+        let mut sel = span.map(|_| {
+            let cached = self.decoded.borrow_mut().selectors.remove(&key);
+            cached
+                .filter(|c| std::sync::Arc::ptr_eq(&c.ids, &ids))
+                .unwrap_or_else(|| SelectorWindows { ids: ids.clone(), series: (0..ids.len()).map(|_| None).collect() })
+        });
+        for (i, &id) in ids.iter().enumerate() {
+            if let (Some(sel), Some((lo, hi))) = (sel.as_mut(), span) {
+                let slot = &mut sel.series[i];
+                if slot.is_none() {
+                    *slot = self.decode_span(id, lo, hi);
+                }
+                if let Some(c) = slot {
+                    let w = c.window(mint, maxt);
+                    self.reading(w.len())?;
+                    if !w.is_empty() {
+                        f(self.st.get(id), w)?;
+                    }
+                    continue;
+                }
+            }
             let s = self.st.get(id);
             buf.clear();
             s.range_into(mint, maxt, &mut buf);
@@ -236,7 +321,24 @@ impl Ev<'_> {
             }
             f(s, &buf)?;
         }
+        if let Some(sel) = sel {
+            self.decoded.borrow_mut().selectors.insert(key, sel);
+        }
         Ok((mint, maxt))
+    }
+
+    /// Series `id` over `[lo, hi]`, stale markers dropped, for a cursor; `None` once the
+    /// query's budget of decoded samples is spent.
+    fn decode_span(&self, id: usize, lo: i64, hi: i64) -> Option<Cursor> {
+        let mut d = self.decoded.borrow_mut();
+        if d.samples >= DECODED_MAX_SAMPLES {
+            return None;
+        }
+        let mut v = Vec::new();
+        self.st.get(id).range_into(lo, hi, &mut v);
+        v.retain(|x| !is_stale(x.v));
+        d.samples += v.len();
+        Some(Cursor { samples: v.into_boxed_slice(), a: 0, b: 0, mint: i64::MIN })
     }
 
     /// A subquery at `t`: the inner expression over aligned steps in `[ref-range, ref]`.

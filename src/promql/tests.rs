@@ -188,3 +188,53 @@ fn bad_input_gives_errors_not_panics() {
     assert!(query(&st, "m[10y:1ms]", 0).is_err());
     assert!(query(&st, "sum(", 0).is_err());
 }
+
+#[test]
+fn a_range_query_equals_its_instant_queries_at_every_step() {
+    // Range queries decode each series once and slide a cursor; instant queries decode per call.
+    // Irregular samples, gaps, a stale marker, resets, offsets and subqueries: the same answers.
+    let mut st = Storage::new(StorageOptions { retention_ms: i64::MAX / 4, max_series: 10_000 });
+    for (i, env) in ["a", "b", "c"].iter().enumerate() {
+        let l = Labels::from_pairs([("__name__", "reqs_total"), ("env", env)]);
+        let mut t = 0;
+        for k in 0..400i64 {
+            t += 7_000 + (k * 13 + i as i64 * 5) % 11 * 1_000;
+            if k % 97 == 50 {
+                continue;
+            }
+            let v = if k == 200 + i as i64 { stale_nan() } else { ((k * (i as i64 + 2)) % 150) as f64 };
+            st.append(&l, t, v).unwrap();
+        }
+    }
+    let e = Engine::default();
+    for q in [
+        "rate(reqs_total[1m])",
+        "sum by (env) (increase(reqs_total[2m] offset 30s))",
+        "avg_over_time(reqs_total[45s]) + max_over_time(reqs_total[3m])",
+        "count_over_time(reqs_total[1m]) / ignoring(env) group_left count(reqs_total)",
+        "max_over_time(rate(reqs_total[1m])[5m:30s])",
+        "reqs_total offset 1m",
+    ] {
+        let expr = parse(q).unwrap();
+        for (start, end, step) in
+            [(600_000, 2_400_000, 15_000), (900_000, 1_200_000, 7_000), (60_000, 3_000_000, 60_000)]
+        {
+            let range = e.range(&st, &expr, start, end, step).unwrap();
+            let mut from_range: Vec<(String, i64, u64)> = range
+                .iter()
+                .flat_map(|s| s.samples.iter().map(move |x| (s.labels.to_string(), x.t, x.v.to_bits())))
+                .collect();
+            let mut from_instants = Vec::new();
+            let mut t = start;
+            while t <= end {
+                if let Value::Vector(v) = e.instant(&st, &expr, t).unwrap() {
+                    from_instants.extend(v.into_iter().map(|s| (s.labels.to_string(), t, s.v.to_bits())));
+                }
+                t += step;
+            }
+            from_range.sort();
+            from_instants.sort();
+            assert_eq!(from_range, from_instants, "{q} over [{start}, {end}] step {step}");
+        }
+    }
+}
