@@ -252,9 +252,14 @@ impl Alerts {
         self.remote_error = e;
     }
 
+    /// Every evaluated group's last evaluation time, local and `remote-rules`.
+    fn timings(&self) -> Vec<crate::rules::engine::GroupTiming> {
+        self.rules.iter().chain(&self.remote).flat_map(|r| r.timings()).collect()
+    }
+
     /// Rule groups and the wall time of their last evaluations together (the footer's figure).
     pub fn eval_time(&self) -> (usize, Duration) {
-        let t: Vec<_> = self.rules.iter().chain(&self.remote).flat_map(|r| r.timings()).collect();
+        let t = self.timings();
         (t.len(), t.iter().map(|g| g.last_duration).sum())
     }
 
@@ -265,7 +270,7 @@ impl Alerts {
             return;
         }
         self.timings_logged = Some(now);
-        let t: Vec<_> = self.rules.iter().chain(&self.remote).flat_map(|r| r.timings()).collect();
+        let t = self.timings();
         let total: Duration = t.iter().map(|g| g.last_duration).sum();
         let each: Vec<String> = t
             .iter()

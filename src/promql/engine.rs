@@ -150,20 +150,22 @@ struct SelectorWindows {
     series: Vec<Option<Cursor>>,
 }
 
-/// A series decoded over the query's span, and its last window `[a, b)`.
+/// A series decoded over the query's span, and its last window: `[a, b)`, asked as
+/// `[mint, maxt]`.
 struct Cursor {
     samples: Box<[Sample]>,
     a: usize,
     b: usize,
-    mint: i64,
+    asked: (i64, i64),
 }
 
 impl Cursor {
     fn window(&mut self, mint: i64, maxt: i64) -> &[Sample] {
-        if mint < self.mint {
+        // Steps move both ends forward; a subquery's steps start over from the beginning.
+        if mint < self.asked.0 || maxt < self.asked.1 {
             (self.a, self.b) = (0, 0);
         }
-        self.mint = mint;
+        self.asked = (mint, maxt);
         let s = &self.samples;
         while self.a < s.len() && s[self.a].t < mint {
             self.a += 1;
@@ -171,10 +173,6 @@ impl Cursor {
         self.b = self.b.max(self.a);
         while self.b < s.len() && s[self.b].t <= maxt {
             self.b += 1;
-        }
-        // A window that shrank at its end (not within one query's steps): search it.
-        if self.b > self.a && s[self.b - 1].t > maxt {
-            self.b = self.a + s[self.a..self.b].partition_point(|x| x.t <= maxt);
         }
         &s[self.a..self.b]
     }
@@ -278,10 +276,10 @@ impl Ev<'_> {
         mut f: impl FnMut(&Series, &[Sample]) -> Result<(), EvalError>,
     ) -> Result<(i64, i64), EvalError> {
         let ms = Self::matchers(vs)?;
-        let maxt = self.at_time(&vs.at, t).saturating_sub(offset_ms(&vs.offset));
+        let off = offset_ms(&vs.offset);
+        let maxt = self.at_time(&vs.at, t).saturating_sub(off);
         let mint = maxt.saturating_sub(range);
         // The span every step of this range query reads through this selector.
-        let off = offset_ms(&vs.offset);
         let span = (self.end > self.start && vs.at.is_none())
             .then(|| (self.start.saturating_sub(off).saturating_sub(range), self.end.saturating_sub(off)))
             .filter(|&(lo, hi)| lo <= mint && maxt <= hi);
@@ -338,7 +336,7 @@ impl Ev<'_> {
         self.st.get(id).range_into(lo, hi, &mut v);
         v.retain(|x| !is_stale(x.v));
         d.samples += v.len();
-        Some(Cursor { samples: v.into_boxed_slice(), a: 0, b: 0, mint: i64::MIN })
+        Some(Cursor { samples: v.into_boxed_slice(), a: 0, b: 0, asked: (i64::MIN, i64::MIN) })
     }
 
     /// A subquery at `t`: the inner expression over aligned steps in `[ref-range, ref]`.
